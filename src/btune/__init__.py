@@ -1,0 +1,26 @@
+"""btune: automatic per-chunk compression tuning for Blosc2."""
+
+from __future__ import annotations
+
+from btune.config import (
+    Behaviour,
+    Config,
+    PerformanceMode,
+    RepeatMode,
+    get_params_defaults,
+    reset_params_defaults,
+    set_params_defaults,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Behaviour",
+    "Config",
+    "PerformanceMode",
+    "RepeatMode",
+    "__version__",
+    "get_params_defaults",
+    "reset_params_defaults",
+    "set_params_defaults",
+]
