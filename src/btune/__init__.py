@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from btune.api import asarray, compress, tune
 from btune.config import (
     Behaviour,
     Config,
@@ -20,6 +21,9 @@ __all__ = [
     "PerformanceMode",
     "RepeatMode",
     "__version__",
+    "asarray",
+    "compress",
+    "tune",
     "get_params_defaults",
     "reset_params_defaults",
     "set_params_defaults",

@@ -54,12 +54,14 @@ class Pipeline(enum.Enum):
     @classmethod
     def from_filters(cls, filters: list[int] | tuple[int, ...]) -> Pipeline | None:
         """The pipeline a chunk header's filter list spells, or None if it is none of ours."""
-        active = tuple(int(f) for f in filters if int(f) != 0)
+        active = tuple(int(getattr(f, "value", f)) for f in filters)
+        active = tuple(v for v in active if v != 0)
+        shuffle, bitshuffle = blosc2.Filter.SHUFFLE.value, blosc2.Filter.BITSHUFFLE.value
         table = {
             (): cls.NOFILTER,
-            (int(blosc2.Filter.SHUFFLE),): cls.SHUFFLE,
-            (int(blosc2.Filter.BITSHUFFLE),): cls.BITSHUFFLE,
-            (int(blosc2.Filter.SHUFFLE), int(blosc2.Filter.BYTEDELTA)): cls.SHUFFLE_BYTEDELTA,
+            (shuffle,): cls.SHUFFLE,
+            (bitshuffle,): cls.BITSHUFFLE,
+            (shuffle, blosc2.Filter.BYTEDELTA.value): cls.SHUFFLE_BYTEDELTA,
         }
         return table.get(active)
 

@@ -5,7 +5,8 @@ A strategy is pure decision logic.  For each chunk that is not special the engin
 1. calls :meth:`Strategy.propose` with a :data:`Probe` (a way to measure candidate
    parameters on a sample of the current chunk without storing anything) and gets
    a :class:`Step`: the parameters to store this chunk with, plus the state and
-   readapt kind for the trace;
+   readapt kind for the trace (a strategy may also be told ``nchunks``, how many
+   chunks the array has, to budget its exploration against the whole write);
 2. compresses and stores the chunk with ``step.params`` and measures it;
 3. calls :meth:`Strategy.observe` with that :class:`Measurement`, which answers the
    trace's Winner column: ``"W"`` (new best) or ``"-"``.
@@ -63,6 +64,7 @@ class Strategy(abc.ABC):
         typesize: int,
         cores: int,
         hint: Params | None = None,
+        nchunks: int | None = None,
         seed: int = 0,
     ) -> None:
         if config.perf_mode is PerformanceMode.AUTO:
@@ -72,6 +74,7 @@ class Strategy(abc.ABC):
         self.typesize = typesize
         self.cores = cores
         self.hint = hint
+        self.nchunks = nchunks
         self.seed = seed
 
     def score(self, m: Measurement) -> float:

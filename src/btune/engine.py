@@ -1,0 +1,490 @@
+"""The chunk loop: lay out, propose, compress, measure, record, store.
+
+Only this module (and the input readers) touch blosc2 containers.  Each chunk is
+compressed once for storage with the parameters the strategy proposes; once the
+strategy has finished, the remaining chunks go through blosc2's own slice writes
+with the winning parameters (the fast C path).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import sys
+import time
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, TextIO
+
+import blosc2
+import numpy as np
+
+from btune.config import Config, PerformanceMode, resolve
+from btune.objective import Measurement, speed
+from btune.space import Params, Pipeline, core_count
+from btune.strategies import make_strategy
+from btune.strategies.base import Step, Strategy
+from btune.trace import TraceWriter
+
+__all__ = ["ChunkRecord", "Layout", "Result", "compress", "replay"]
+
+Clock = Callable[[], float]
+Progress = Callable[[int], None]
+
+# Keyword arguments of blosc2.asarray that describe storage, passed through as given.
+_STORAGE_KWARGS = ("contiguous", "mode", "mmap_mode", "initial_mapping_size")
+
+
+@dataclasses.dataclass(frozen=True)
+class ChunkRecord:
+    """What was stored for one chunk, and why.
+
+    Chunks written through the fast path after the strategy finished have
+    ``state == "STOP"`` and unmeasured sizes and times (0).
+    """
+
+    index: int
+    params: Params
+    special: bool
+    nbytes: int
+    cbytes: int
+    ctime: float
+    dtime: float
+    state: str
+    readapt: str
+    winner: str
+
+
+@dataclasses.dataclass
+class Result:
+    """A finished write: the array and the per-chunk record."""
+
+    array: blosc2.NDArray
+    records: list[ChunkRecord]
+    config: Config
+    chunks: tuple[int, ...]
+    blocks: tuple[int, ...]
+    wall_time: float
+    best: Params
+    strategy: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class Layout:
+    """Chunk and block geometry of an array, and how to build one chunk's buffer."""
+
+    shape: tuple[int, ...]
+    dtype: np.dtype[Any]
+    chunks: tuple[int, ...]
+    blocks: tuple[int, ...]
+
+    @property
+    def grid(self) -> tuple[int, ...]:
+        return tuple(math.ceil(s / c) if c else 0 for s, c in zip(self.shape, self.chunks))
+
+    @property
+    def nchunks(self) -> int:
+        return math.prod(self.grid)
+
+    @property
+    def blocks_per_chunk(self) -> tuple[int, ...]:
+        return tuple(math.ceil(c / b) for c, b in zip(self.chunks, self.blocks))
+
+    @property
+    def padded_chunk(self) -> tuple[int, ...]:
+        return tuple(n * b for n, b in zip(self.blocks_per_chunk, self.blocks))
+
+    @property
+    def blocksize(self) -> int:
+        return math.prod(self.blocks) * self.dtype.itemsize
+
+    @property
+    def simple(self) -> bool:
+        """True when a chunk's buffer is its elements in C order (one block per chunk)."""
+        return self.padded_chunk == self.chunks and self.blocks == self.chunks
+
+    def chunk_slices(self, index: int) -> tuple[slice, ...]:
+        coords = np.unravel_index(index, self.grid) if self.grid else ()
+        return tuple(
+            slice(int(i) * c, min((int(i) + 1) * c, s))
+            for i, c, s in zip(coords, self.chunks, self.shape)
+        )
+
+    def chunk_buffer(self, region: np.ndarray) -> np.ndarray:
+        """The chunk's uncompressed bytes in b2nd order: padded, cut into blocks."""
+        if self.simple and region.shape == self.chunks and region.flags.c_contiguous:
+            return region
+        padded = np.zeros(self.padded_chunk, dtype=self.dtype)
+        padded[tuple(slice(0, n) for n in region.shape)] = region
+        if self.blocks == self.padded_chunk:
+            return padded
+        ndim = len(self.shape)
+        split = [x for n, b in zip(self.blocks_per_chunk, self.blocks) for x in (n, b)]
+        order = [2 * d for d in range(ndim)] + [2 * d + 1 for d in range(ndim)]
+        return np.ascontiguousarray(padded.reshape(split).transpose(order))
+
+    def tail_boxes(self, start: int) -> Iterator[tuple[slice, ...]]:
+        """Few rectangular regions that cover chunks ``start`` … last, in order."""
+        grid = self.grid
+        ndim = len(grid)
+        index = start
+        while index < self.nchunks:
+            coords = [int(c) for c in np.unravel_index(index, grid)]
+            trailing = 0
+            while trailing < ndim - 1 and coords[ndim - 1 - trailing] == 0:
+                trailing += 1
+            dim = ndim - 1 - trailing
+            box = []
+            for d in range(ndim):
+                if d < dim:
+                    lo, hi = coords[d], coords[d] + 1
+                elif d == dim:
+                    lo, hi = coords[d], grid[d]
+                else:
+                    lo, hi = 0, grid[d]
+                box.append(slice(lo * self.chunks[d], min(hi * self.chunks[d], self.shape[d])))
+            yield tuple(box)
+            index += (grid[dim] - coords[dim]) * math.prod(grid[dim + 1 :])
+
+
+def _parse_shape(name: str, value: Any, shape: tuple[int, ...]) -> tuple[int, ...] | None:
+    if value is None:
+        return None
+    if isinstance(value, (int, np.integer)):
+        value = (value,)
+    try:
+        parsed = tuple(int(v) for v in value)
+    except (TypeError, ValueError) as err:
+        msg = f"`{name}` must be a sequence of positive integers; got {value!r}"
+        raise TypeError(msg) from err
+    if len(parsed) != len(shape):
+        msg = f"`{name}` must have {len(shape)} value(s), one per dimension of shape {shape}; got {value!r}"
+        raise ValueError(msg)
+    if any(v <= 0 for v in parsed):
+        msg = f"`{name}` must be positive in every dimension; got {value!r}"
+        raise ValueError(msg)
+    return parsed
+
+
+def plan_layout(
+    shape: tuple[int, ...], dtype: np.dtype[Any], chunks: Any = None, blocks: Any = None
+) -> Layout:
+    """The chunk and block shapes to use: as given, else as blosc2 would choose."""
+    chunks_t = _parse_shape("chunks", chunks, shape)
+    blocks_t = _parse_shape("blocks", blocks, shape)
+    if chunks_t is not None and blocks_t is not None:
+        too_big = [i for i, (b, c) in enumerate(zip(blocks_t, chunks_t)) if b > c]
+        if too_big:
+            msg = f"`blocks` {blocks_t} must not exceed `chunks` {chunks_t} in any dimension"
+            raise ValueError(msg)
+    if blocks_t is not None and chunks_t is None:
+        chunks_t = tuple(max(b, 1) for b in blocks_t)
+        chunks_t, _ = blosc2.compute_chunks_blocks(shape, None, None, dtype)
+        chunks_t = tuple(max(c, b) for c, b in zip(chunks_t, blocks_t))
+    chunks_t, blocks_t = blosc2.compute_chunks_blocks(shape, chunks_t, blocks_t, dtype)
+    chunks_t = tuple(int(c) for c in chunks_t)
+    blocks_t = tuple(int(b) for b in blocks_t)
+    return Layout(tuple(shape), np.dtype(dtype), chunks_t, blocks_t)
+
+
+def _is_single_value(region: np.ndarray) -> bool:
+    """True if every element of ``region`` has the same bytes."""
+    if region.size <= 1:
+        return True
+    itemsize = region.dtype.itemsize
+    flat = np.ascontiguousarray(region).reshape(-1)
+    if itemsize in (1, 2, 4, 8):
+        words = flat.view(f"u{itemsize}")
+        return bool(words[0] == words[-1] and (words == words[0]).all())
+    rows = flat.view(np.uint8).reshape(-1, itemsize)
+    return bool((rows == rows[0]).all())
+
+
+def _hint_from_cparams(cparams: Any, cores: int) -> Params:
+    """The user's own cparams as a starting point for the search."""
+    if isinstance(cparams, Mapping):
+        cparams = blosc2.CParams(**cparams)
+    codec = blosc2.Codec(cparams.codec).name
+    pipeline = Pipeline.from_filters(list(cparams.filters)) or Pipeline.SHUFFLE
+    split = "NEVER" if cparams.splitmode == blosc2.SplitMode.NEVER_SPLIT else "ALWAYS"
+    threads = min(max(int(cparams.nthreads), 1), cores)
+    return Params(codec, pipeline, max(1, int(cparams.clevel)), split, threads, threads)
+
+
+class _Run:
+    """The state of one write: the output array, the strategy, the records."""
+
+    def __init__(
+        self,
+        data: Any,
+        layout: Layout,
+        config: Config,
+        strategy: Strategy,
+        array: blosc2.NDArray,
+        clock: Clock,
+        trace: TraceWriter | None,
+        progress: Progress | None,
+    ) -> None:
+        self.data = data
+        self.layout = layout
+        self.config = config
+        self.strategy = strategy
+        self.array = array
+        self.clock = clock
+        self.trace = trace
+        self.progress = progress
+        self.records: list[ChunkRecord] = []
+        self.typesize = layout.dtype.itemsize
+        self.needs_dtime = config.perf_mode is not PerformanceMode.COMP
+
+    def measure(self, buffer: np.ndarray, params: Params, *, keep: bool) -> tuple[Measurement, Any]:
+        """Compress ``buffer`` with ``params``; time it (and its decompression if needed)."""
+        kwargs = params.compress_kwargs(self.typesize, self.layout.blocksize)
+        start = self.clock()
+        packed = blosc2.compress2(buffer, **kwargs)
+        ctime = self.clock() - start
+        dtime = 0.0
+        if self.needs_dtime:
+            start = self.clock()
+            blosc2.decompress2(packed, nthreads=params.dthreads)
+            dtime = self.clock() - start
+        m = Measurement(buffer.nbytes, len(packed), ctime, dtime)
+        return m, (packed if keep else None)
+
+    def probe_for(self, buffer: np.ndarray) -> Callable[[Params], Measurement]:
+        def probe(params: Params) -> Measurement:
+            return self.measure(buffer, params, keep=False)[0]
+
+        return probe
+
+    def tune_chunk(self, index: int) -> None:
+        # read
+        region = np.asarray(self.data[self.layout.chunk_slices(index)])
+        buffer = self.layout.chunk_buffer(region)
+
+        # a chunk of one repeated value is stored as it is and never wins
+        if _is_single_value(region):
+            params = self.strategy.best
+            m, packed = self.measure(buffer, params, keep=True)
+            m = dataclasses.replace(m, special=True)
+            self.strategy.observe_special(m)
+            self._record(index, Step(params, "SPECIAL", "-"), m, "S")
+            self.array.schunk.update_chunk(index, packed)
+            return
+
+        # propose
+        step = self.strategy.propose(self.probe_for(buffer))
+
+        # compress and measure
+        m, packed = self.measure(buffer, step.params, keep=True)
+
+        # record
+        winner = self.strategy.observe(step, m)
+        self._record(index, step, m, winner)
+
+        # store
+        self.array.schunk.update_chunk(index, packed)
+
+    def _record(self, index: int, step: Step, m: Measurement, winner: str) -> None:
+        self.records.append(
+            ChunkRecord(
+                index, step.params, m.special, m.nbytes, m.cbytes, m.ctime, m.dtime,
+                step.state, step.readapt, winner,
+            )
+        )
+        if self.trace is not None:
+            c = self.config
+            self.trace.row(
+                step.params,
+                blocksize=self.layout.blocksize,
+                score_gbs=speed(m, c.perf_mode, c.bandwidth) / 1e9,
+                cratio=m.cratio,
+                state=step.state,
+                readapt=step.readapt,
+                winner=winner,
+            )
+
+    def write_tail(self, start: int, params: Params) -> None:
+        """Chunks ``start`` … last through blosc2's own slice writes, with ``params``."""
+        self.array.schunk.cparams = params.cparams(self.typesize, self.layout.blocksize)
+        for box in self.layout.tail_boxes(start):
+            self.array[box] = np.asarray(self.data[box])
+        stop = Step(params, "STOP", "-")
+        self.records.extend(
+            ChunkRecord(i, params, False, 0, 0, 0.0, 0.0, stop.state, stop.readapt, "")
+            for i in range(start, self.layout.nchunks)
+        )
+        if self.progress is not None:
+            self.progress(self.layout.nchunks - start)
+
+    def run(self) -> None:
+        for index in range(self.layout.nchunks):
+            if self.strategy.finished and self.layout.nchunks - index > 1:
+                if self.trace is not None:
+                    self.trace.stop(self.strategy.best, self.layout.nchunks - index)
+                self.write_tail(index, self.strategy.best)
+                return
+            self.tune_chunk(index)
+            if self.progress is not None:
+                self.progress(1)
+
+
+def _open_output(
+    layout: Layout, urlpath: Any, first: Params, meta: Any, storage: dict[str, Any]
+) -> blosc2.NDArray:
+    kwargs: dict[str, Any] = dict(storage)
+    if urlpath is not None:
+        kwargs["urlpath"] = str(urlpath)
+        kwargs.setdefault("mode", "w")
+    if meta:
+        kwargs["meta"] = dict(meta)
+    return blosc2.uninit(
+        layout.shape,
+        layout.dtype,
+        chunks=layout.chunks,
+        blocks=layout.blocks,
+        cparams=first.cparams(layout.dtype.itemsize, layout.blocksize),
+        **kwargs,
+    )
+
+
+def _finish_metadata(result: Result, version: str, vlmeta: Mapping[str, Any] | None) -> None:
+    out = result.array.schunk.vlmeta
+    if vlmeta:
+        for key, value in vlmeta.items():
+            if key != "btune":
+                out[key] = value
+    out["btune"] = {
+        "version": version,
+        "strategy": result.strategy,
+        "config": result.config.to_dict(),
+        "blocks": list(result.blocks),
+        "clevels": [r.params.clevel for r in result.records],
+    }
+
+
+def _input_shape_dtype(data: Any) -> tuple[tuple[int, ...], np.dtype[Any]]:
+    shape = tuple(int(s) for s in data.shape)
+    return shape, np.dtype(data.dtype)
+
+
+def compress(
+    data: Any,
+    config: Config | None = None,
+    *,
+    chunks: Any = None,
+    blocks: Any = None,
+    urlpath: Any = None,
+    cparams: Any = None,
+    dparams: Any = None,
+    meta: Mapping[str, Any] | None = None,
+    vlmeta: Mapping[str, Any] | None = None,
+    progress: Progress | None = None,
+    trace: TextIO | None = None,
+    clock: Clock = time.perf_counter,
+    strategy: Strategy | None = None,
+    **storage: Any,
+) -> Result:
+    """Tune and write ``data`` (a numpy array or ``blosc2.NDArray``) chunk by chunk.
+
+    ``config`` defaults to :func:`btune.config.resolve` (environment and
+    :func:`btune.set_params_defaults` apply).  ``cparams`` is the starting point
+    when ``config.cparams_hint`` is set; ``meta`` and ``vlmeta`` are copied to the
+    output.  ``trace`` is the stream for the trace (standard error when
+    ``config.trace`` is on and no stream is given).
+    """
+    from btune import __version__
+
+    unknown = sorted(set(storage) - set(_STORAGE_KWARGS))
+    if unknown:
+        msg = f"unexpected keyword argument(s) {', '.join(map(repr, unknown))} for btune.compress"
+        raise TypeError(msg)
+    config = resolve() if config is None else config
+    if config.perf_mode is PerformanceMode.AUTO:
+        config = resolve(**{k: v for k, v in config.to_dict().items() if k != "perf_mode"})
+    shape, dtype = _input_shape_dtype(data)
+    if math.prod(shape) == 0:
+        msg = f"cannot compress an empty array (shape {shape})"
+        raise ValueError(msg)
+    if dtype.hasobject:
+        msg = f"cannot compress an array of dtype {dtype} (holds Python objects)"
+        raise TypeError(msg)
+    layout = plan_layout(shape, dtype, chunks, blocks)
+
+    cores = core_count()
+    hint = _hint_from_cparams(cparams, cores) if (config.cparams_hint and cparams) else None
+    if config.cparams_hint and hint is None:
+        msg = "`cparams_hint` is True but no `cparams` were given to start from"
+        raise ValueError(msg)
+    if strategy is None:
+        strategy = make_strategy(
+            config, typesize=dtype.itemsize, cores=cores, hint=hint, nchunks=layout.nchunks
+        )
+
+    writer = None
+    if trace is not None or config.trace:
+        writer = TraceWriter(trace if trace is not None else sys.stderr)
+        writer.header(config, __version__, strategy=strategy.name, nchunks=layout.nchunks)
+
+    start = clock()
+    array = _open_output(layout, urlpath, strategy.best, meta, storage)
+    run = _Run(data, layout, config, strategy, array, clock, writer, progress)
+    run.run()
+    if dparams is not None:
+        array.schunk.dparams = dparams
+    else:
+        array.schunk.dparams = blosc2.DParams(nthreads=strategy.best.dthreads)
+    result = Result(
+        array, run.records, config, layout.chunks, layout.blocks, 0.0, strategy.best,
+        strategy.name,
+    )
+    _finish_metadata(result, __version__, vlmeta)
+    result.wall_time = clock() - start
+    return result
+
+
+class _Replay(Strategy):
+    """Proposes exactly the recorded parameters, chunk after chunk (no tuning)."""
+
+    name = "replay"
+
+    def __init__(self, config: Config, records: list[ChunkRecord], cores: int) -> None:
+        super().__init__(config, typesize=1, cores=cores)
+        self.plan = [r.params for r in records]
+        self.index = 0
+        # From the first chunk after which every chunk shares one setting, the fast path serves.
+        last_change = 0
+        for i in range(1, len(self.plan)):
+            if self.plan[i] != self.plan[i - 1]:
+                last_change = i
+        self.settled_from = last_change
+
+    def propose(self, probe: Any) -> Step:
+        return Step(self.plan[self.index], "REPLAY", "-")
+
+    def observe(self, step: Step, m: Measurement) -> str:
+        self.index += 1
+        return "-"
+
+    def observe_special(self, m: Measurement) -> None:
+        self.index += 1
+
+    @property
+    def best(self) -> Params:
+        return self.plan[min(self.index, len(self.plan) - 1)]
+
+    @property
+    def finished(self) -> bool:
+        return self.index >= self.settled_from
+
+
+def replay(data: Any, result: Result, *, clock: Clock = time.perf_counter) -> Result:
+    """Write ``data`` again with exactly the parameters ``result`` stored per chunk.
+
+    The same chunk loop and fast path as :func:`compress`, with no tuning: the
+    denominator of the benchmark's overhead.
+    """
+    config = dataclasses.replace(result.config, trace=False)
+    strategy = _Replay(config, result.records, core_count())
+    return compress(
+        data, config, chunks=result.chunks, blocks=result.blocks, clock=clock, strategy=strategy
+    )

@@ -1,0 +1,308 @@
+"""The chunk loop: layout, round trips, metadata, fast path, replay, trace."""
+
+from __future__ import annotations
+
+import io
+import math
+
+import blosc2
+import numpy as np
+import pytest
+from conftest import DATA, FakeClock, check_file_roundtrip, check_roundtrip, real_slices
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import btune
+from btune import engine
+from btune.config import resolve
+from btune.objective import Measurement
+from btune.space import Params, Pipeline
+from btune.strategies.base import Step, Strategy
+
+STRATEGIES = ("genetic", "probe")
+
+
+def retina():
+    return np.load(DATA / "retina_fundus_rgb_slice.npy")
+
+
+def randhie():
+    return np.load(DATA / "randhie_panel_slice.npy")
+
+
+def liver():
+    return np.load(DATA / "liver_seg_mask_slice.npy")
+
+
+FORMAT_CODES = {"BLOSCLZ": 0, "LZ4": 1, "LZ4HC": 1, "ZLIB": 3, "ZSTD": 4}
+
+
+@pytest.mark.parametrize("path", real_slices(), ids=lambda p: p.stem)
+@pytest.mark.parametrize("strategy", STRATEGIES)
+@pytest.mark.parametrize("tradeoff", [0.0, 0.5, 1.0])
+def test_real_data_roundtrip(path, strategy, tradeoff):
+    data = np.load(path)
+    chunks = (max(1, data.shape[0] // 7),) + data.shape[1:]
+    result = btune.compress(data, tradeoff=tradeoff, strategy=strategy, chunks=chunks)
+    check_roundtrip(data, result.array)
+    assert len(result.records) == result.array.schunk.nchunks
+
+
+DTYPES = [
+    "bool", "i1", "i2", "i4", "i8", "u1", "u2", "u4", "u8",
+    "f2", "f4", "f8", "c8", "c16", ">i4", "<f8",
+]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_every_numeric_dtype(dtype):
+    rng = np.random.default_rng(3)
+    data = (rng.standard_normal((37, 11)) * 50).astype(dtype)
+    result = btune.compress(data, chunks=(8, 5), blocks=(3, 2))
+    check_roundtrip(data, result.array)
+
+
+def test_structured_dtype_keeps_itemsize_and_offsets():
+    dtype = np.dtype({"names": ["a", "b"], "formats": ["<i2", "<f8"], "offsets": [0, 8],
+                      "itemsize": 24})
+    data = np.zeros(50, dtype=dtype)
+    data["a"] = np.arange(50)
+    data["b"] = np.linspace(0, 1, 50)
+    result = btune.compress(data, chunks=(16,))
+    back = result.array[:]
+    assert back.dtype.itemsize == 24
+    assert back.dtype.fields["b"][1] == 8
+    assert back.tobytes() == data.tobytes()
+
+
+@pytest.mark.parametrize(
+    ("shape", "chunks", "blocks"),
+    [
+        ((1,), None, None),
+        ((1,), (1,), (1,)),
+        ((5,), (2,), (1,)),  # chunks under 32 bytes, last chunk partial
+        ((103, 7), (10, 3), (4, 2)),  # blocks padding chunks in every dimension
+        ((9, 10, 11), (4, 5, 6), (2, 5, 3)),
+        ((64, 64), (64, 64), (64, 64)),
+        ((1000,), (1000,), (100,)),
+    ],
+)
+def test_layouts_roundtrip(shape, chunks, blocks):
+    data = np.arange(math.prod(shape), dtype="f4").reshape(shape) ** 1.5
+    result = btune.compress(data, chunks=chunks, blocks=blocks, tradeoff=0.7)
+    check_roundtrip(data, result.array)
+    if chunks is not None:
+        assert result.array.chunks == chunks
+        assert result.array.blocks == blocks
+
+
+def test_zero_dimensional_array():
+    data = np.array(3.25)
+    result = btune.compress(data)
+    assert result.array[()] == 3.25
+
+
+@pytest.mark.parametrize("fill", [0.0, np.nan, 7.5])
+def test_constant_chunks_are_special_and_never_win(fill):
+    data = np.full((40, 10), fill)
+    data[30:] = np.arange(100).reshape(10, 10)
+    result = btune.compress(data, chunks=(10, 10), strategy="genetic")
+    check_roundtrip(data, result.array)
+    states = [(r.special, r.winner) for r in result.records]
+    assert states[:3] == [(True, "S")] * 3
+    assert not states[3][0]
+
+
+def test_output_on_disk_opens_with_plain_blosc2(tmp_path):
+    data = retina()
+    path = tmp_path / "out.b2nd"
+    btune.asarray(data, urlpath=str(path), chunks=(data.shape[0] // 4,) + data.shape[1:])
+    check_file_roundtrip(data, path)
+
+
+def test_vlmeta_records_version_config_and_clevels(tmp_path):
+    data = np.linspace(0, 1, 5000)
+    path = tmp_path / "out.b2nd"
+    result = btune.compress(data, urlpath=str(path), chunks=(500,), tradeoff=0.25,
+                            vlmeta={"origin": "sensor 4"}, meta={"units": {"x": "m"}})
+    reopened = blosc2.open(str(path))
+    info = reopened.schunk.vlmeta["btune"]
+    assert info["version"] == btune.__version__
+    assert info["config"] == result.config.to_dict()
+    assert info["config"]["tradeoff"] == 0.25
+    assert info["clevels"] == [r.params.clevel for r in result.records]
+    assert len(info["clevels"]) == 10
+    assert reopened.schunk.vlmeta["origin"] == "sensor 4"
+    assert reopened.schunk.meta["units"] == {"x": "m"}
+
+
+def test_chunks_stored_with_the_recorded_codecs():
+    data = retina()
+    result = btune.compress(data, strategy="genetic", chunks=(4, 256, 3), tradeoff=0.5)
+    schunk = result.array.schunk
+    for record in result.records:
+        if record.state == "STOP" or record.special:
+            continue
+        header = schunk.get_lazychunk(record.index)
+        # byte 2 of the header holds flags; bits 5-7 are the codec's format code
+        # (C-Blosc2 chunk format: BLOSCLZ 0, LZ4 and LZ4HC 1, ZLIB 3, ZSTD 4)
+        assert (header[2] >> 5) & 0x7 == FORMAT_CODES[record.params.codec]
+        assert record.cbytes == blosc2.get_cbuffer_sizes(header)[1]
+
+
+@pytest.mark.parametrize("grid", [(5,), (3, 4), (2, 3, 4)])
+@pytest.mark.parametrize("start_frac", [0.0, 0.3, 0.99])
+def test_tail_boxes_cover_remaining_chunks_once(grid, start_frac):
+    chunks = (3,) * len(grid)
+    shape = tuple(g * 3 - 1 for g in grid)
+    layout = engine.plan_layout(shape, np.dtype("u1"), chunks, chunks)
+    start = int(start_frac * layout.nchunks)
+    covered = np.zeros(shape, dtype=int)
+    for box in layout.tail_boxes(start):
+        covered[box] += 1
+    expected = np.zeros(shape, dtype=int)
+    for i in range(start, layout.nchunks):
+        expected[layout.chunk_slices(i)] = 1
+    assert np.array_equal(covered, expected)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    shape=st.lists(st.integers(1, 9), min_size=1, max_size=3),
+    data=st.data(),
+)
+def test_block_layout_roundtrip_property(shape, data):
+    chunks = tuple(data.draw(st.integers(1, s)) for s in shape)
+    blocks = tuple(data.draw(st.integers(1, c)) for c in chunks)
+    dtype = data.draw(st.sampled_from(["u1", "i2", "f4", "c16"]))
+    arr = (np.arange(math.prod(shape)) % 251).astype(dtype).reshape(shape)
+    result = btune.compress(arr, chunks=chunks, blocks=blocks, strategy="genetic")
+    check_roundtrip(arr, result.array)
+
+
+class _Scripted(Strategy):
+    """Switches parameters every chunk for three chunks, then finishes."""
+
+    name = "scripted"
+    plan = [
+        Params("LZ4", Pipeline.SHUFFLE, 1, "ALWAYS", 1, 1),
+        Params("ZSTD", Pipeline.BITSHUFFLE, 5, "NEVER", 1, 1),
+        Params("BLOSCLZ", Pipeline.NOFILTER, 9, "ALWAYS", 1, 1),
+    ]
+
+    def __init__(self, config):
+        super().__init__(config, typesize=4, cores=1)
+        self.i = 0
+
+    def propose(self, probe):
+        return Step(self.plan[min(self.i, 2)], "SCRIPT", "HARD")
+
+    def observe(self, step, m):
+        self.i += 1
+        return "W"
+
+    @property
+    def best(self):
+        return self.plan[min(self.i, 2)]
+
+    @property
+    def finished(self):
+        return self.i >= 3
+
+
+def test_fast_path_after_finish_and_replay_matches():
+    data = np.arange(10_000, dtype="i4")
+    config = resolve(tradeoff=0.5)
+    result = engine.compress(data, config, chunks=(1000,), strategy=_Scripted(config))
+    check_roundtrip(data, result.array)
+    states = [r.state for r in result.records]
+    assert states == ["SCRIPT"] * 3 + ["STOP"] * 7
+    assert [r.params.codec for r in result.records] == ["LZ4", "ZSTD"] + ["BLOSCLZ"] * 8
+    replayed = engine.replay(data, result)
+    assert [r.params for r in replayed.records] == [r.params for r in result.records]
+    check_roundtrip(data, replayed.array)
+    # the fast-path chunks really carry the final parameters
+    assert [r.params.clevel for r in replayed.records] == [1, 5] + [9] * 8
+
+
+def test_trace_rows_with_fake_clock():
+    data = retina()
+    out = io.StringIO()
+    config = resolve(tradeoff=0.5, strategy="genetic", trace=True)
+    engine.compress(data, config, chunks=(8, 256, 3), trace=out, clock=FakeClock())
+    lines = out.getvalue().splitlines()
+    assert lines[0].startswith(f"btune {btune.__version__} | perf mode: COMP | tradeoff: 0.5")
+    assert "Codec" in lines[2] and "Winner" in lines[2]
+    rows = [ln for ln in lines[3:] if ln.startswith("|")]
+    assert len(rows) == 8
+    cells = [[c.strip() for c in ln.strip("|").split("|")] for ln in rows]
+    assert all(len(c) == 12 for c in cells)
+    assert {c[-1] for c in cells} <= {"W", "-", "S"}
+    assert cells[0][-1] == "W"  # the first measured chunk is always the best so far
+    assert {c[9] for c in cells} == {"CODEC_FILTER"}
+
+
+def test_trace_env_var_prints_to_stderr(monkeypatch, capsys):
+    monkeypatch.setenv("BTUNE_TRACE", "1")
+    btune.asarray(np.arange(1000.0), chunks=(100,))
+    err = capsys.readouterr().err
+    assert "| Codec" in err
+    assert "btune" in err.splitlines()[0]
+
+
+def test_measurement_objects_for_decomp_mode_include_dtime():
+    data = randhie()
+    result = btune.compress(data, perf_mode="DECOMP", strategy="genetic", chunks=(40, 45))
+    tuned = [r for r in result.records if r.state != "STOP" and not r.special]
+    assert tuned and all(r.dtime > 0 for r in tuned)
+    m = Measurement(100, 10, 1.0, 2.0)
+    assert m.cratio == 10
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "exc", "match"),
+    [
+        ({"chunks": (10, 10)}, ValueError, "`chunks` must have 1 value"),
+        ({"chunks": (0,)}, ValueError, "positive"),
+        ({"chunks": (10,), "blocks": (20,)}, ValueError, "must not exceed"),
+        ({"chunks": "ab"}, TypeError, "sequence of positive integers"),
+        ({"tradeoff": 2.0}, ValueError, r"`tradeoff` must be in \[0, 1\]; got 2.0"),
+        ({"tradeoff": (0.3, 0.3, 0.4)}, ValueError, "quality mode"),
+        ({"perf_mode": "FAST"}, ValueError, "one of COMP, DECOMP, BALANCED, AUTO"),
+        ({"storage": 3}, TypeError, "unexpected keyword"),
+        ({"cparams_hint": True}, ValueError, "no `cparams`"),
+    ],
+)
+def test_bad_arguments(kwargs, exc, match):
+    with pytest.raises(exc, match=match):
+        btune.asarray(np.arange(100.0), **kwargs)
+
+
+def test_empty_and_object_arrays_are_refused():
+    with pytest.raises(ValueError, match="empty array"):
+        btune.asarray(np.zeros((0, 3)))
+    with pytest.raises(TypeError, match="Python objects"):
+        btune.asarray(np.array([1, "a", None], dtype=object))
+
+
+def test_cparams_hint_starts_from_user_params():
+    data = randhie()
+    hint = blosc2.CParams(codec=blosc2.Codec.ZLIB, clevel=4, filters=[blosc2.Filter.SHUFFLE])
+    result = btune.compress(data, cparams=hint, cparams_hint=True, strategy="probe",
+                            chunks=(40, 45), tradeoff=0.9)
+    assert result.records[0].params.codec in ("ZLIB", "ZSTD", "LZ4HC")
+
+
+def test_tune_returns_cparams_usable_by_blosc2():
+    data = randhie()
+    cparams = btune.tune(data, tradeoff=1.0)
+    assert isinstance(cparams, blosc2.CParams)
+    again = blosc2.asarray(data, cparams=cparams)
+    check_roundtrip(data, again)
+
+
+def test_blosc2_ndarray_input_is_recompressed():
+    data = liver()
+    source = blosc2.asarray(data, chunks=(data.shape[0] // 3,) + data.shape[1:])
+    result = btune.compress(source, chunks=source.chunks)
+    check_roundtrip(data, result.array)
