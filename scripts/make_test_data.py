@@ -11,7 +11,10 @@ ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT.parent / "shared" / "corpus"
 
 SLICES = {
-    "tests/data/retina_fundus_rgb_slice.npy": ("retina_fundus_rgb.npy", np.s_[600:664, 600:856]),
+    "tests/data/retina_fundus_rgb_slice.npy": (
+        "retina_fundus_rgb.npy",
+        np.s_[600:664, 600:856],
+    ),
     "tests/data/randhie_panel_slice.npy": ("randhie_panel.npy", np.s_[:400]),
     "tests/data/sst_nino3.npy": ("sst_nino3.npy", np.s_[...]),
     "tests/data/cortex_aparc_labels_slice.npy": ("cortex_aparc_labels.npy", np.s_[:16384]),

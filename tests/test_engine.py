@@ -8,7 +8,6 @@ import math
 import blosc2
 import numpy as np
 import pytest
-from conftest import DATA, FakeClock, check_file_roundtrip, check_roundtrip, real_slices
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -18,6 +17,7 @@ from btune.config import resolve
 from btune.objective import Measurement
 from btune.space import Params, Pipeline
 from btune.strategies.base import Step, Strategy
+from conftest import DATA, FakeClock, check_file_roundtrip, check_roundtrip, real_slices
 
 STRATEGIES = ("genetic", "probe")
 
@@ -49,8 +49,22 @@ def test_real_data_roundtrip(path, strategy, tradeoff):
 
 
 DTYPES = [
-    "bool", "i1", "i2", "i4", "i8", "u1", "u2", "u4", "u8",
-    "f2", "f4", "f8", "c8", "c16", ">i4", "<f8",
+    "bool",
+    "i1",
+    "i2",
+    "i4",
+    "i8",
+    "u1",
+    "u2",
+    "u4",
+    "u8",
+    "f2",
+    "f4",
+    "f8",
+    "c8",
+    "c16",
+    ">i4",
+    "<f8",
 ]
 
 
@@ -63,8 +77,9 @@ def test_every_numeric_dtype(dtype):
 
 
 def test_structured_dtype_keeps_itemsize_and_offsets():
-    dtype = np.dtype({"names": ["a", "b"], "formats": ["<i2", "<f8"], "offsets": [0, 8],
-                      "itemsize": 24})
+    dtype = np.dtype(
+        {"names": ["a", "b"], "formats": ["<i2", "<f8"], "offsets": [0, 8], "itemsize": 24}
+    )
     data = np.zeros(50, dtype=dtype)
     data["a"] = np.arange(50)
     data["b"] = np.linspace(0, 1, 50)
@@ -123,8 +138,14 @@ def test_output_on_disk_opens_with_plain_blosc2(tmp_path):
 def test_vlmeta_records_version_config_and_clevels(tmp_path):
     data = np.linspace(0, 1, 5000)
     path = tmp_path / "out.b2nd"
-    result = btune.compress(data, urlpath=str(path), chunks=(500,), tradeoff=0.25,
-                            vlmeta={"origin": "sensor 4"}, meta={"units": {"x": "m"}})
+    result = btune.compress(
+        data,
+        urlpath=str(path),
+        chunks=(500,),
+        tradeoff=0.25,
+        vlmeta={"origin": "sensor 4"},
+        meta={"units": {"x": "m"}},
+    )
     reopened = blosc2.open(str(path))
     info = reopened.schunk.vlmeta["btune"]
     assert info["version"] == btune.__version__
@@ -288,8 +309,9 @@ def test_empty_and_object_arrays_are_refused():
 def test_cparams_hint_starts_from_user_params():
     data = randhie()
     hint = blosc2.CParams(codec=blosc2.Codec.ZLIB, clevel=4, filters=[blosc2.Filter.SHUFFLE])
-    result = btune.compress(data, cparams=hint, cparams_hint=True, strategy="probe",
-                            chunks=(40, 45), tradeoff=0.9)
+    result = btune.compress(
+        data, cparams=hint, cparams_hint=True, strategy="probe", chunks=(40, 45), tradeoff=0.9
+    )
     assert result.records[0].params.codec in ("ZLIB", "ZSTD", "LZ4HC")
 
 

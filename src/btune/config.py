@@ -62,7 +62,9 @@ class RepeatMode(enum.Enum):
 
 
 def _check_type(name: str, value: Any, types: type | tuple[type, ...], what: str) -> None:
-    if not isinstance(value, types) or (isinstance(value, bool) and bool not in _as_tuple(types)):
+    if not isinstance(value, types) or (
+        isinstance(value, bool) and bool not in _as_tuple(types)
+    ):
         msg = f"`{name}` must be {what}; got {value!r} of type {type(value).__name__}"
         raise TypeError(msg)
 
@@ -143,10 +145,14 @@ class Behaviour:
             _parse_count("nwaits_before_readapt", self.nwaits_before_readapt, 0),
         )
         object.__setattr__(
-            self, "nsofts_before_hard", _parse_count("nsofts_before_hard", self.nsofts_before_hard, 0)
+            self,
+            "nsofts_before_hard",
+            _parse_count("nsofts_before_hard", self.nsofts_before_hard, 0),
         )
         object.__setattr__(
-            self, "nhards_before_stop", _parse_count("nhards_before_stop", self.nhards_before_stop, 1)
+            self,
+            "nhards_before_stop",
+            _parse_count("nhards_before_stop", self.nhards_before_stop, 1),
         )
         object.__setattr__(
             self, "repeat_mode", _parse_enum("repeat_mode", self.repeat_mode, RepeatMode)
@@ -169,7 +175,9 @@ def parse_behaviour(value: Any) -> Behaviour:
     fields = {f.name for f in dataclasses.fields(Behaviour)}
     unknown = sorted(set(value) - fields)
     if unknown:
-        msg = f"`behaviour` accepts {', '.join(sorted(fields))}; got unknown key(s) {unknown!r}"
+        msg = (
+            f"`behaviour` accepts {', '.join(sorted(fields))}; got unknown key(s) {unknown!r}"
+        )
         raise ValueError(msg)
     return Behaviour(**value)
 

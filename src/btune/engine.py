@@ -30,6 +30,9 @@ __all__ = ["ChunkRecord", "Layout", "Result", "compress", "replay"]
 Clock = Callable[[], float]
 Progress = Callable[[int], None]
 
+#: How many chunks, spread over the array, a strategy's probe measures candidates on.
+SAMPLE_CHUNKS = 3
+
 # Keyword arguments of blosc2.asarray that describe storage, passed through as given.
 _STORAGE_KWARGS = ("contiguous", "mode", "mmap_mode", "initial_mapping_size")
 
@@ -157,7 +160,10 @@ def _parse_shape(name: str, value: Any, shape: tuple[int, ...]) -> tuple[int, ..
         msg = f"`{name}` must be a sequence of positive integers; got {value!r}"
         raise TypeError(msg) from err
     if len(parsed) != len(shape):
-        msg = f"`{name}` must have {len(shape)} value(s), one per dimension of shape {shape}; got {value!r}"
+        msg = (
+            f"`{name}` must have {len(shape)} value(s), one per dimension of shape {shape};"
+            f" got {value!r}"
+        )
         raise ValueError(msg)
     if any(v <= 0 for v in parsed):
         msg = f"`{name}` must be positive in every dimension; got {value!r}"
@@ -235,8 +241,11 @@ class _Run:
         self.records: list[ChunkRecord] = []
         self.typesize = layout.dtype.itemsize
         self.needs_dtime = config.perf_mode is not PerformanceMode.COMP
+        self._sample: list[np.ndarray] | None = None
 
-    def measure(self, buffer: np.ndarray, params: Params, *, keep: bool) -> tuple[Measurement, Any]:
+    def measure(
+        self, buffer: np.ndarray, params: Params, *, keep: bool
+    ) -> tuple[Measurement, Any]:
         """Compress ``buffer`` with ``params``; time it (and its decompression if needed)."""
         kwargs = params.compress_kwargs(self.typesize, self.layout.blocksize)
         start = self.clock()
@@ -250,11 +259,30 @@ class _Run:
         m = Measurement(buffer.nbytes, len(packed), ctime, dtime)
         return m, (packed if keep else None)
 
-    def probe_for(self, buffer: np.ndarray) -> Callable[[Params], Measurement]:
-        def probe(params: Params) -> Measurement:
-            return self.measure(buffer, params, keep=False)[0]
+    def sample(self) -> list[np.ndarray]:
+        """Buffers of a few chunks spread evenly over the array (built once, on demand)."""
+        if self._sample is None:
+            n = self.layout.nchunks
+            k = min(SAMPLE_CHUNKS, n)
+            picks = sorted({(2 * j + 1) * n // (2 * k) for j in range(k)})
+            self._sample = [
+                self.layout.chunk_buffer(np.asarray(self.data[self.layout.chunk_slices(i)]))
+                for i in picks
+            ]
+        return self._sample
 
-        return probe
+    def probe(self, params: Params) -> Measurement:
+        """Measure ``params`` on the sample chunks, one compression each; store nothing."""
+        total = Measurement(0, 0, 0.0, 0.0)
+        for buffer in self.sample():
+            m, _ = self.measure(buffer, params, keep=False)
+            total = Measurement(
+                total.nbytes + m.nbytes,
+                total.cbytes + m.cbytes,
+                total.ctime + m.ctime,
+                total.dtime + m.dtime,
+            )
+        return total
 
     def tune_chunk(self, index: int) -> None:
         # read
@@ -272,7 +300,7 @@ class _Run:
             return
 
         # propose
-        step = self.strategy.propose(self.probe_for(buffer))
+        step = self.strategy.propose(self.probe)
 
         # compress and measure
         m, packed = self.measure(buffer, step.params, keep=True)
@@ -287,8 +315,16 @@ class _Run:
     def _record(self, index: int, step: Step, m: Measurement, winner: str) -> None:
         self.records.append(
             ChunkRecord(
-                index, step.params, m.special, m.nbytes, m.cbytes, m.ctime, m.dtime,
-                step.state, step.readapt, winner,
+                index,
+                step.params,
+                m.special,
+                m.nbytes,
+                m.cbytes,
+                m.ctime,
+                m.dtime,
+                step.state,
+                step.readapt,
+                winner,
             )
         )
         if self.trace is not None:
@@ -396,7 +432,8 @@ def compress(
 
     unknown = sorted(set(storage) - set(_STORAGE_KWARGS))
     if unknown:
-        msg = f"unexpected keyword argument(s) {', '.join(map(repr, unknown))} for btune.compress"
+        names = ", ".join(map(repr, unknown))
+        msg = f"unexpected keyword argument(s) {names} for btune.compress"
         raise TypeError(msg)
     config = resolve() if config is None else config
     if config.perf_mode is PerformanceMode.AUTO:
@@ -417,7 +454,11 @@ def compress(
         raise ValueError(msg)
     if strategy is None:
         strategy = make_strategy(
-            config, typesize=dtype.itemsize, cores=cores, hint=hint, nchunks=layout.nchunks
+            config,
+            typesize=dtype.itemsize,
+            cores=cores,
+            hint=hint,
+            nbytes=math.prod(shape) * dtype.itemsize,
         )
 
     writer = None
@@ -434,7 +475,13 @@ def compress(
     else:
         array.schunk.dparams = blosc2.DParams(nthreads=strategy.best.dthreads)
     result = Result(
-        array, run.records, config, layout.chunks, layout.blocks, 0.0, strategy.best,
+        array,
+        run.records,
+        config,
+        layout.chunks,
+        layout.blocks,
+        0.0,
+        strategy.best,
         strategy.name,
     )
     _finish_metadata(result, __version__, vlmeta)
@@ -451,7 +498,7 @@ class _Replay(Strategy):
         super().__init__(config, typesize=1, cores=cores)
         self.plan = [r.params for r in records]
         self.index = 0
-        # From the first chunk after which every chunk shares one setting, the fast path serves.
+        # From the first chunk after which all chunks share one setting, the fast path serves.
         last_change = 0
         for i in range(1, len(self.plan)):
             if self.plan[i] != self.plan[i - 1]:
@@ -486,5 +533,10 @@ def replay(data: Any, result: Result, *, clock: Clock = time.perf_counter) -> Re
     config = dataclasses.replace(result.config, trace=False)
     strategy = _Replay(config, result.records, core_count())
     return compress(
-        data, config, chunks=result.chunks, blocks=result.blocks, clock=clock, strategy=strategy
+        data,
+        config,
+        chunks=result.chunks,
+        blocks=result.blocks,
+        clock=clock,
+        strategy=strategy,
     )

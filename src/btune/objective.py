@@ -47,6 +47,10 @@ def speed(m: Measurement, mode: PerformanceMode, bandwidth: float) -> float:
     return m.nbytes / max(mode_time(m, mode, bandwidth), 1e-12)
 
 
-def objective(m: Measurement, mode: PerformanceMode, tradeoff: float, bandwidth: float) -> float:
+def objective(
+    m: Measurement, mode: PerformanceMode, tradeoff: float, bandwidth: float
+) -> float:
     """``tradeoff * ln(cratio) + (1 - tradeoff) * ln(speed)``; higher is better."""
-    return tradeoff * math.log(m.cratio) + (1.0 - tradeoff) * math.log(speed(m, mode, bandwidth))
+    return tradeoff * math.log(m.cratio) + (1.0 - tradeoff) * math.log(
+        speed(m, mode, bandwidth)
+    )

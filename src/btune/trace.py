@@ -39,7 +39,8 @@ class TraceWriter:
         b = config.behaviour
         models = "none" if config.models_dir is None else str(config.models_dir)
         self._line(
-            f"btune {version} | perf mode: {config.perf_mode.name} | tradeoff: {config.tradeoff:g}"
+            f"btune {version} | perf mode: {config.perf_mode.name}"
+            f" | tradeoff: {config.tradeoff:g}"
             f" | bandwidth: {config.bandwidth / 2**30:g} GiB/s | strategy: {strategy}"
         )
         self._line(
@@ -80,7 +81,9 @@ class TraceWriter:
 
     def stop(self, params: Params, remaining: int) -> None:
         if not self._stopped and remaining > 0:
-            self._line(f"STOP: {params.label()} threads={params.nthreads}/{params.dthreads} "
-                       f"serves the remaining {remaining} chunk(s)")
+            self._line(
+                f"STOP: {params.label()} threads={params.nthreads}/{params.dthreads} "
+                f"serves the remaining {remaining} chunk(s)"
+            )
         self._stopped = True
         self.stream.flush()

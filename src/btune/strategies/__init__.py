@@ -8,7 +8,14 @@ from btune.strategies.base import Probe, Step, Strategy
 from btune.strategies.genetic import GeneticStrategy
 from btune.strategies.probe import ProbeStrategy
 
-__all__ = ["DEFAULT_STRATEGY", "STRATEGY_CLASSES", "Probe", "Step", "Strategy", "make_strategy"]
+__all__ = [
+    "DEFAULT_STRATEGY",
+    "STRATEGY_CLASSES",
+    "Probe",
+    "Step",
+    "Strategy",
+    "make_strategy",
+]
 
 STRATEGY_CLASSES: dict[str, type[Strategy]] = {
     GeneticStrategy.name: GeneticStrategy,
@@ -25,9 +32,9 @@ def make_strategy(
     typesize: int,
     cores: int,
     hint: Params | None = None,
-    nchunks: int | None = None,
+    nbytes: int | None = None,
 ) -> Strategy:
     """The strategy ``config.strategy`` names, ready for one array."""
     name = DEFAULT_STRATEGY if config.strategy == "default" else config.strategy
     cls = STRATEGY_CLASSES[name]
-    return cls(config, typesize=typesize, cores=cores, hint=hint, nchunks=nchunks)
+    return cls(config, typesize=typesize, cores=cores, hint=hint, nbytes=nbytes)

@@ -3,10 +3,10 @@
 A strategy is pure decision logic.  For each chunk that is not special the engine
 
 1. calls :meth:`Strategy.propose` with a :data:`Probe` (a way to measure candidate
-   parameters on a sample of the current chunk without storing anything) and gets
+   parameters on a sample of the array without storing anything) and gets
    a :class:`Step`: the parameters to store this chunk with, plus the state and
-   readapt kind for the trace (a strategy may also be told ``nchunks``, how many
-   chunks the array has, to budget its exploration against the whole write);
+   readapt kind for the trace (a strategy is also told ``nbytes``, the array's
+   uncompressed size, to budget its exploration against the whole write);
 2. compresses and stores the chunk with ``step.params`` and measures it;
 3. calls :meth:`Strategy.observe` with that :class:`Measurement`, which answers the
    trace's Winner column: ``"W"`` (new best) or ``"-"``.
@@ -39,7 +39,8 @@ from btune.space import Params
 
 __all__ = ["Probe", "Step", "Strategy"]
 
-#: Measures parameters on a sample of the current chunk without storing it.
+#: Measures parameters on a sample of the array (a few chunks spread over it) without
+#: storing anything; the measurement covers the whole sample.
 Probe = Callable[[Params], Measurement]
 
 
@@ -64,7 +65,7 @@ class Strategy(abc.ABC):
         typesize: int,
         cores: int,
         hint: Params | None = None,
-        nchunks: int | None = None,
+        nbytes: int | None = None,
         seed: int = 0,
     ) -> None:
         if config.perf_mode is PerformanceMode.AUTO:
@@ -74,7 +75,7 @@ class Strategy(abc.ABC):
         self.typesize = typesize
         self.cores = cores
         self.hint = hint
-        self.nchunks = nchunks
+        self.nbytes = nbytes
         self.seed = seed
 
     def score(self, m: Measurement) -> float:

@@ -13,8 +13,8 @@ works"):
   that counts -- compression threads in ``COMP``, decompression threads
   (``Params.dthreads``) in ``DECOMP``, both together in ``BALANCED`` -- in steps of
   2 (of 1 on machines with :data:`SMALL_MACHINE_CORES` cores or fewer) within
-  1..cores.  The run starts at the core count, and each climb goes down first
-  (up if the count is already 1).
+  1..cores.  The run starts at the core count; each climb starts from the best's
+  count and goes down first (up if the count is already 1).
 - ``CLEVEL``: a climb of the compression level within 1..9, 2 steps at a time in a
   hard readapt and 1 in a soft one.  Ratio-leaning runs (tradeoff >= 0.5) climb
   up first, speed-leaning ones down first.
@@ -74,12 +74,12 @@ __all__ = [
 
 #: How much higher (in objective units, i.e. natural log) a candidate must score than
 #: the best to replace it: ln(1.05), so the candidate's ratio**tradeoff *
-#: speed**(1 - tradeoff) must be more than 5 % above the best's.  Timings of a few
-#: milliseconds vary by up to 1.5x between identical runs, so no margin separates
-#: every pair of equal candidates; a larger one, though, would also hide the 10-20 %
-#: gains that a clevel or thread step typically brings.  5 % drops the common jitter
-#: while a clearly better candidate still wins at once; the best's score is refreshed
-#: whenever the best itself is stored again, so a lucky timing does not stick.
+#: speed**(1 - tradeoff) must be more than 5 % above the best's.  A 1 % gain never
+#: wins; a 20 % gain wins at once.  DESIGN measured identical few-millisecond timings
+#: differing by up to 1.5x, which no margin that still lets real gains through can
+#: absorb on a single chunk; against the rest of that noise the search refreshes the
+#: best's score whenever the best itself is stored again, so one lucky timing does not
+#: hold the lead.  Note: 5 % is a judgement, not yet tuned with ``btune bench``.
 NOISE_MARGIN = math.log(1.05)
 
 #: The clevel of CODEC_FILTER trials ...
@@ -230,12 +230,12 @@ class GeneticStrategy(Strategy):
         typesize: int,
         cores: int,
         hint: Params | None = None,
-        nchunks: int | None = None,
+        nbytes: int | None = None,
         seed: int = 0,
         codecs: Iterable[str] | None = None,
     ) -> None:
         super().__init__(
-            config, typesize=typesize, cores=cores, hint=hint, nchunks=nchunks, seed=seed
+            config, typesize=typesize, cores=cores, hint=hint, nbytes=nbytes, seed=seed
         )
         for label, value in (("typesize", typesize), ("cores", cores)):
             if isinstance(value, bool) or not isinstance(value, int):

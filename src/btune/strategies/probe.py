@@ -1,14 +1,14 @@
-"""A sample-probing tuner: try candidates on the first chunk, store nothing poor.
+"""A sample-probing tuner: try candidates on a sample, store nothing poor.
 
 The genetic search learns by storing every trial chunk, so each poor trial stays in
-the file.  This strategy instead measures candidates on the first real chunk
-through the engine's probe (nothing is stored), commits the winner for that chunk
-and every later one, and then finishes, so the engine writes the rest through
+the file.  This strategy instead measures candidates through the engine's probe (a
+few chunks spread over the array, compressed and discarded), commits the winner
+for every chunk, and finishes at once, so the engine writes the array through
 blosc2's own fast path.
 
 Exploration is budgeted against the write it serves: the probes may cost at most
 ``budget`` times the expected time of writing the whole array with the best
-candidate so far (the chunk count times that candidate's per-chunk time).  When
+candidate so far (the sample's time scaled to the array's size).  When
 the write is cheap (fast codecs on small data) only the first, most likely
 candidates are tried; when it is expensive (strong codecs, many chunks) the search
 widens.  The candidate order is a prior per tradeoff band, from the most likely
@@ -25,7 +25,7 @@ import math
 
 from btune.config import Config, PerformanceMode
 from btune.objective import Measurement
-from btune.space import Params, Pipeline, available_codecs, pipelines_for
+from btune.space import Params, Pipeline, available_codecs
 from btune.strategies.base import Probe, Step, Strategy
 
 __all__ = ["ProbeStrategy"]
@@ -35,32 +35,50 @@ MARGIN = math.log(1.02)
 
 #: Fraction of the expected write time that probing may spend, per perf mode.
 #: Writing speed is not scored in DECOMP, so exploring costs nothing there but wall time.
-BUDGET = {PerformanceMode.COMP: 0.05, PerformanceMode.BALANCED: 0.05, PerformanceMode.DECOMP: 0.5}
+BUDGET = {
+    PerformanceMode.COMP: 0.08,
+    PerformanceMode.BALANCED: 0.08,
+    PerformanceMode.DECOMP: 0.5,
+}
 
 #: Below this many seconds a probe is repeated and the faster run kept.
 REPEAT_BELOW = 200e-6
 
 
-def _ladder(tradeoff: float, mode: PerformanceMode, typesize: int) -> list[tuple[str, Pipeline, int]]:
-    """Candidate (codec, pipeline, clevel) in prior order for a tradeoff band."""
-    pipes = pipelines_for(typesize)
-    shuffled = [p for p in pipes if p is not Pipeline.NOFILTER]
+def _ladder(
+    tradeoff: float, mode: PerformanceMode, typesize: int
+) -> list[tuple[str, Pipeline, int]]:
+    """Candidate (codec, pipeline, clevel) in prior order for a tradeoff band.
+
+    The order is what won most often on real data (images, seismic traces, tables)
+    at 64 KiB chunks: the cheapest likely winners first, so that a small budget
+    still tries them.
+    """
+    nofilter, shuffle, bitshuffle = Pipeline.NOFILTER, Pipeline.SHUFFLE, Pipeline.BITSHUFFLE
+    delta = Pipeline.SHUFFLE_BYTEDELTA if typesize > 1 else shuffle
+    reading = mode is not PerformanceMode.COMP
     if tradeoff >= 2 / 3:
-        order = [(c, p, 9) for c in ("ZSTD",) for p in reversed(pipes)]
-        order += [("ZSTD", p, 5) for p in reversed(pipes)]
-        order += [(c, p, 9) for c in ("ZLIB", "LZ4HC") for p in reversed(pipes)]
+        pipes = [nofilter, shuffle, delta, bitshuffle]
+        order = [("ZSTD", p, 9) for p in pipes] + [("ZSTD", p, 5) for p in pipes]
+        order += [("ZLIB", p, 9) for p in pipes] + [("LZ4HC", p, 9) for p in pipes]
     elif tradeoff >= 1 / 3:
-        order = [("LZ4", p, 1) for p in shuffled] + [("BLOSCLZ", p, 1) for p in pipes]
-        order += [("ZSTD", p, 1) for p in shuffled] + [("LZ4", Pipeline.NOFILTER, 1)]
-        order += [("LZ4", p, 5) for p in shuffled] + [("ZSTD", p, 3) for p in shuffled]
-        if mode is not PerformanceMode.COMP:
-            order += [("LZ4HC", p, 5) for p in shuffled] + [("ZSTD", p, 9) for p in shuffled]
+        order = [("LZ4", bitshuffle, 1), ("LZ4", nofilter, 5), ("BLOSCLZ", shuffle, 1)]
+        if reading:
+            order += [
+                ("LZ4HC", nofilter, 9),
+                ("LZ4HC", shuffle, 5),
+                ("BLOSCLZ", bitshuffle, 7),
+            ]
+        order += [("ZSTD", nofilter, 1), ("LZ4", shuffle, 1), ("BLOSCLZ", delta, 1)]
+        order += [("ZSTD", bitshuffle, 1), ("LZ4", delta, 1), ("BLOSCLZ", nofilter, 1)]
+    elif reading:
+        order = [("BLOSCLZ", bitshuffle, 7), ("BLOSCLZ", shuffle, 1), ("LZ4HC", nofilter, 9)]
+        order += [("LZ4HC", shuffle, 5), ("BLOSCLZ", delta, 1), ("LZ4", bitshuffle, 1)]
+        order += [("LZ4", nofilter, 5), ("BLOSCLZ", nofilter, 1), ("BLOSCLZ", shuffle, 7)]
     else:
-        order = [("BLOSCLZ", p, 1) for p in (shuffled[-1], Pipeline.NOFILTER)]
-        order += [("LZ4", p, 1) for p in (shuffled[0], Pipeline.NOFILTER)]
-        order += [("BLOSCLZ", p, 1) for p in shuffled[:-1]] + [("LZ4", p, 1) for p in shuffled[1:]]
-        if mode is not PerformanceMode.COMP:
-            order += [("LZ4HC", p, 3) for p in shuffled] + [("LZ4", p, 5) for p in shuffled]
+        order = [("LZ4", bitshuffle, 1), ("BLOSCLZ", shuffle, 1), ("LZ4", nofilter, 1)]
+        order += [("BLOSCLZ", delta, 1), ("BLOSCLZ", nofilter, 1), ("LZ4", shuffle, 1)]
+        order += [("BLOSCLZ", bitshuffle, 1), ("LZ4", nofilter, 5)]
     present = set(available_codecs())
     seen: set[tuple[str, Pipeline, int]] = set()
     ladder = []
@@ -101,7 +119,6 @@ class ProbeStrategy(Strategy):
 
     def _search(self, probe: Probe) -> Params:
         mode = self.config.perf_mode
-        nchunks = self.nchunks or 1
         spent = 0.0
         best = self._best
         best_m = self._measure(probe, best)
@@ -109,8 +126,10 @@ class ProbeStrategy(Strategy):
         best_score = self.score(best_m)
 
         def afford() -> bool:
-            per_chunk = best_m.ctime + (best_m.dtime if mode is not PerformanceMode.COMP else 0.0)
-            return spent < BUDGET[mode] * nchunks * max(per_chunk, 1e-9)
+            # the expected cost of the whole write with the best so far
+            cost = best_m.ctime + (best_m.dtime if mode is not PerformanceMode.COMP else 0.0)
+            scale = (self.nbytes or best_m.nbytes) / max(best_m.nbytes, 1)
+            return spent < BUDGET[mode] * scale * max(cost, 1e-9)
 
         def consider(params: Params) -> None:
             nonlocal best, best_m, best_score, spent
@@ -126,14 +145,24 @@ class ProbeStrategy(Strategy):
         for codec, pipe, clevel in _ladder(self.config.tradeoff, mode, self.typesize)[1:]:
             consider(Params(codec, pipe, clevel, best.splitmode, self.threads, self.threads))
 
-        # split mode, then a step of clevel either way
+        # split mode, then a step of clevel either way (measured on the sample, like the rest)
         other = "NEVER" if best.splitmode == "ALWAYS" else "ALWAYS"
-        consider(Params(best.codec, best.pipeline, best.clevel, other, best.nthreads, best.dthreads))
+        consider(
+            Params(best.codec, best.pipeline, best.clevel, other, best.nthreads, best.dthreads)
+        )
         for delta in (-2, 2, -1, 1):
             level = best.clevel + delta
             if 1 <= level <= 9:
-                consider(Params(best.codec, best.pipeline, level, best.splitmode,
-                                best.nthreads, best.dthreads))
+                consider(
+                    Params(
+                        best.codec,
+                        best.pipeline,
+                        level,
+                        best.splitmode,
+                        best.nthreads,
+                        best.dthreads,
+                    )
+                )
 
         # threads: one thread avoids hand-off costs when a chunk holds a single block
         if self.cores > 1:
