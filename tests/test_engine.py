@@ -328,3 +328,15 @@ def test_blosc2_ndarray_input_is_recompressed():
     source = blosc2.asarray(data, chunks=(data.shape[0] // 3,) + data.shape[1:])
     result = btune.compress(source, chunks=source.chunks)
     check_roundtrip(data, result.array)
+
+
+def test_probe_trace_lists_candidates_then_stop():
+    data = retina()
+    out = io.StringIO()
+    config = resolve(tradeoff=1.0, strategy="probe", trace=True)
+    result = engine.compress(data, config, chunks=(8, 256, 3), trace=out, clock=FakeClock())
+    lines = out.getvalue().splitlines()
+    probes = [ln for ln in lines if ln.startswith("  probe ")]
+    assert probes and all("on 3 sample chunk(s)" in ln for ln in probes)
+    assert lines[-1].startswith(f"STOP: {result.best.label()}")
+    assert "serves the remaining 7 chunk(s)" in lines[-1]

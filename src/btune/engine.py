@@ -282,6 +282,15 @@ class _Run:
                 total.ctime + m.ctime,
                 total.dtime + m.dtime,
             )
+        if self.trace is not None:
+            c = self.config
+            self.trace.probe(
+                params,
+                chunks=len(self.sample()),
+                score_gbs=speed(total, c.perf_mode, c.bandwidth) / 1e9,
+                cratio=total.cratio,
+                seconds=total.ctime + total.dtime,
+            )
         return total
 
     def tune_chunk(self, index: int) -> None:

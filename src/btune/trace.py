@@ -79,6 +79,16 @@ class TraceWriter:
             "| " + " | ".join(c.ljust(width) for c, (_, width) in zip(cells, COLUMNS)) + " |"
         )
 
+    def probe(
+        self, params: Params, *, chunks: int, score_gbs: float, cratio: float, seconds: float
+    ) -> None:
+        """A candidate measured on sample chunks (nothing stored)."""
+        self._line(
+            f"  probe {params.label()} threads={params.nthreads}/{params.dthreads}:"
+            f" S.Score {score_gbs:.3g} GB/s, C.Ratio {cratio:.3g} on {chunks} sample"
+            f" chunk(s) in {seconds * 1e6:.0f} us"
+        )
+
     def stop(self, params: Params, remaining: int) -> None:
         if not self._stopped and remaining > 0:
             self._line(
