@@ -484,13 +484,9 @@ def _add_tuning_flags(parser: argparse.ArgumentParser) -> None:
 
 
 def _register_bench(subparsers: Any) -> Command | None:
-    """Add ``btune bench`` when its module is present."""
-    try:
-        from btune import bench  # type: ignore[attr-defined,unused-ignore]
-    except ImportError as err:
-        if err.name != "btune.bench":
-            raise
-        return None
+    """Add ``btune bench``."""
+    from btune import bench
+
     bench.add_parser(subparsers)
     run: Command = bench.run
     return run
