@@ -340,3 +340,36 @@ def test_probe_trace_lists_candidates_then_stop():
     assert probes and all("on 3 sample chunk(s)" in ln for ln in probes)
     assert lines[-1].startswith(f"STOP: {result.best.label()}")
     assert "serves the remaining 7 chunk(s)" in lines[-1]
+
+
+def test_btune_tradeoff_env_is_read_but_hidden_from_blosc2(monkeypatch):
+    monkeypatch.setenv("BTUNE_TRADEOFF", "0.9")
+    result = btune.compress(np.linspace(0, 1, 4000), chunks=(1000,))
+    assert result.config.tradeoff == 0.9
+    assert result.best.codec in ("ZSTD", "ZLIB", "LZ4HC")
+    import os
+
+    assert os.environ["BTUNE_TRADEOFF"] == "0.9"
+
+
+@pytest.mark.parametrize(
+    ("chunks", "match"),
+    [((2**40, 1), "at most"), ((2**31, 2**31), "at most")],
+)
+def test_huge_chunks_are_a_value_error(chunks, match):
+    with pytest.raises(ValueError, match=match):
+        btune.asarray(np.zeros((10, 10), dtype="u1"), chunks=chunks)
+
+
+def test_urlpath_checks(tmp_path):
+    data = np.arange(100.0)
+    with pytest.raises(ValueError, match="does not exist"):
+        btune.asarray(data, urlpath=str(tmp_path / "nope" / "x.b2nd"))
+    path = tmp_path / "x.b2nd"
+    btune.asarray(data, urlpath=str(path))
+    with pytest.raises(FileExistsError, match="mode='w'"):
+        btune.asarray(data, urlpath=str(path))
+    with pytest.raises(ValueError, match="`mode` must be 'w'"):
+        btune.asarray(data, urlpath=str(path), mode="a")
+    btune.asarray(data * 2, urlpath=str(path), mode="w")
+    assert blosc2.open(str(path))[5] == 10.0

@@ -583,7 +583,19 @@ def _tuned_figures(runs: _TunedRuns, base: Figures) -> BtuneFigures:
     )
 
 
-def bench_array(
+def bench_array(*args: Any, **kwargs: Any) -> InputReport:
+    """Benchmark one array: see :func:`_bench_array` for the arguments.
+
+    ``BTUNE_TRADEOFF`` is hidden from C-Blosc2 meanwhile (it would make blosc2 look
+    for the original plugin); the tradeoffs benchmarked are the ones given.
+    """
+    from btune.engine import blosc2_environment
+
+    with blosc2_environment():
+        return _bench_array(*args, **kwargs)
+
+
+def _bench_array(
     data: Any,
     *,
     name: str = "array",

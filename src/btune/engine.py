@@ -8,11 +8,14 @@ with the winning parameters (the fast C path).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
+import os
 import sys
 import time
 from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
 from typing import Any, TextIO
 
 import blosc2
@@ -29,6 +32,13 @@ __all__ = ["ChunkRecord", "Layout", "Result", "compress", "replay"]
 
 Clock = Callable[[], float]
 Progress = Callable[[int], None]
+
+#: C-Blosc2 itself reacts to this variable by loading the old Btune plugin (and fails
+#: when it is absent), so it is hidden from blosc2 while btune drives it.
+_PLUGIN_TRIGGER = "BTUNE_TRADEOFF"
+
+#: Blosc2 chunks and blocks are limited to 2 GiB (sizes are 32-bit in the format).
+MAX_CHUNK_BYTES = 2**31 - 64
 
 #: How many chunks, spread over the array, a strategy's probe measures candidates on.
 SAMPLE_CHUNKS = 3
@@ -149,6 +159,24 @@ class Layout:
             index += (grid[dim] - coords[dim]) * math.prod(grid[dim + 1 :])
 
 
+@contextlib.contextmanager
+def blosc2_environment() -> Iterator[None]:
+    """Hide ``BTUNE_TRADEOFF`` from C-Blosc2 for the duration (it is restored after).
+
+    btune reads the variable itself when a run starts; C-Blosc2 would otherwise try
+    to load the original Btune plugin and refuse to compress.
+
+    Note: this changes the process environment while a run lasts, so another thread
+    reading ``BTUNE_TRADEOFF`` meanwhile would not see it.
+    """
+    saved = os.environ.pop(_PLUGIN_TRIGGER, None)
+    try:
+        yield
+    finally:
+        if saved is not None:
+            os.environ[_PLUGIN_TRIGGER] = saved
+
+
 def _parse_shape(name: str, value: Any, shape: tuple[int, ...]) -> tuple[int, ...] | None:
     if value is None:
         return None
@@ -186,10 +214,25 @@ def plan_layout(
         chunks_t = tuple(max(b, 1) for b in blocks_t)
         chunks_t, _ = blosc2.compute_chunks_blocks(shape, None, None, dtype)
         chunks_t = tuple(max(c, b) for c, b in zip(chunks_t, blocks_t))
+    for name, given in (("chunks", chunks_t), ("blocks", blocks_t)):
+        if given is not None and math.prod(given) * np.dtype(dtype).itemsize > MAX_CHUNK_BYTES:
+            msg = (
+                f"`{name}` {given} hold {math.prod(given) * np.dtype(dtype).itemsize} bytes;"
+                f" Blosc2 allows at most {MAX_CHUNK_BYTES} bytes per chunk or block"
+            )
+            raise ValueError(msg)
     chunks_t, blocks_t = blosc2.compute_chunks_blocks(shape, chunks_t, blocks_t, dtype)
     chunks_t = tuple(int(c) for c in chunks_t)
     blocks_t = tuple(int(b) for b in blocks_t)
-    return Layout(tuple(shape), np.dtype(dtype), chunks_t, blocks_t)
+    layout = Layout(tuple(shape), np.dtype(dtype), chunks_t, blocks_t)
+    padded = math.prod(layout.padded_chunk) * layout.dtype.itemsize
+    if padded > MAX_CHUNK_BYTES:
+        msg = (
+            f"`chunks` {chunks_t} with `blocks` {blocks_t} make chunks of {padded} bytes;"
+            f" Blosc2 allows at most {MAX_CHUNK_BYTES}"
+        )
+        raise ValueError(msg)
+    return layout
 
 
 def _is_single_value(region: np.ndarray) -> bool:
@@ -379,7 +422,6 @@ def _open_output(
     kwargs: dict[str, Any] = dict(storage)
     if urlpath is not None:
         kwargs["urlpath"] = str(urlpath)
-        kwargs.setdefault("mode", "w")
     if meta:
         kwargs["meta"] = dict(meta)
     return blosc2.uninit(
@@ -390,6 +432,20 @@ def _open_output(
         cparams=first.cparams(layout.dtype.itemsize, layout.blocksize),
         **kwargs,
     )
+
+
+def _check_urlpath(path: Path, mode: Any) -> None:
+    """Refuse an output btune cannot write, or would overwrite without being told."""
+    if mode not in (None, "w"):
+        msg = f"`mode` must be 'w' (overwrite) or left out (refuse to overwrite); got {mode!r}"
+        raise ValueError(msg)
+    parent = path.parent
+    if not parent.is_dir():
+        msg = f"`urlpath` {str(path)!r}: the folder {str(parent)!r} does not exist"
+        raise ValueError(msg)
+    if path.exists() and mode != "w":
+        msg = f"`urlpath` {str(path)!r} exists; pass mode='w' to overwrite it"
+        raise FileExistsError(msg)
 
 
 def _finish_metadata(result: Result, version: str, vlmeta: Mapping[str, Any] | None) -> None:
@@ -455,6 +511,8 @@ def compress(
         msg = f"cannot compress an array of dtype {dtype} (holds Python objects)"
         raise TypeError(msg)
     layout = plan_layout(shape, dtype, chunks, blocks)
+    if urlpath is not None:
+        _check_urlpath(Path(urlpath), storage.get("mode"))
 
     cores = core_count()
     hint = _hint_from_cparams(cparams, cores) if (config.cparams_hint and cparams) else None
@@ -476,9 +534,10 @@ def compress(
         writer.header(config, __version__, strategy=strategy.name, nchunks=layout.nchunks)
 
     start = clock()
-    array = _open_output(layout, urlpath, strategy.best, meta, storage)
-    run = _Run(data, layout, config, strategy, array, clock, writer, progress)
-    run.run()
+    with blosc2_environment():
+        array = _open_output(layout, urlpath, strategy.best, meta, storage)
+        run = _Run(data, layout, config, strategy, array, clock, writer, progress)
+        run.run()
     if dparams is not None:
         array.schunk.dparams = dparams
     else:

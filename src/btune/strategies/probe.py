@@ -42,7 +42,11 @@ BUDGET = {
 }
 
 #: Below this many seconds a probe is repeated and the faster run kept.
-REPEAT_BELOW = 200e-6
+REPEAT_BELOW = 50e-6
+
+#: Candidates always tried, whatever the budget: one look past the prior's first
+#: choice guards against data the prior fits badly (a filter that defeats the codec).
+MIN_CANDIDATES = 2
 
 
 def _ladder(
@@ -58,7 +62,10 @@ def _ladder(
     delta = Pipeline.SHUFFLE_BYTEDELTA if typesize > 1 else shuffle
     reading = mode is not PerformanceMode.COMP
     if tradeoff >= 2 / 3:
-        pipes = [nofilter, shuffle, delta, bitshuffle]
+        # shuffling helps multi-byte items; for bytes it is a no-op
+        pipes = (
+            [shuffle, delta, nofilter, bitshuffle] if typesize > 1 else [nofilter, bitshuffle]
+        )
         order = [("ZSTD", p, 9) for p in pipes] + [("ZSTD", p, 5) for p in pipes]
         order += [("ZLIB", p, 9) for p in pipes] + [("LZ4HC", p, 9) for p in pipes]
     elif tradeoff >= 1 / 3:
@@ -129,6 +136,8 @@ class ProbeStrategy(Strategy):
             # the expected cost of the whole write with the best so far
             cost = best_m.ctime + (best_m.dtime if mode is not PerformanceMode.COMP else 0.0)
             scale = (self.nbytes or best_m.nbytes) / max(best_m.nbytes, 1)
+            if len(self.history) < MIN_CANDIDATES:
+                return True
             return spent < BUDGET[mode] * scale * max(cost, 1e-9)
 
         def consider(params: Params) -> None:
