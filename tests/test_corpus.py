@@ -6,10 +6,10 @@ import json
 
 import numpy as np
 import pytest
-from conftest import CORPUS, check_file_roundtrip, corpus_files, needs_corpus
 
 from btune.bench import chunks_for_bytes
 from btune.cli import main
+from conftest import CORPUS, check_file_roundtrip, corpus_files, needs_corpus
 
 pytestmark = [needs_corpus, pytest.mark.corpus]
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import math
+import time
 
 import blosc2
 import numpy as np
@@ -337,9 +338,12 @@ def test_probe_trace_lists_candidates_then_stop():
     result = engine.compress(data, config, chunks=(8, 256, 3), trace=out, clock=FakeClock())
     lines = out.getvalue().splitlines()
     probes = [ln for ln in lines if ln.startswith("  probe ")]
-    assert probes and all("on 3 sample chunk(s)" in ln for ln in probes)
+    # 48 KiB of data: 1/32 of it is under one block, so the sample is one whole block
+    # (8 x 256 x 3 bytes = 6 KiB) from the middle chunk
+    assert probes and all("on 1 sample piece(s), 6 KiB" in ln for ln in probes)
     assert lines[-1].startswith(f"STOP: {result.best.label()}")
-    assert "serves the remaining 7 chunk(s)" in lines[-1]
+    assert "serves the remaining 8 chunk(s)" in lines[-1]
+    assert {r.state for r in result.records} == {"STOP"}
 
 
 def test_btune_tradeoff_env_is_read_but_hidden_from_blosc2(monkeypatch):
@@ -373,3 +377,28 @@ def test_urlpath_checks(tmp_path):
         btune.asarray(data, urlpath=str(path), mode="a")
     btune.asarray(data * 2, urlpath=str(path), mode="w")
     assert blosc2.open(str(path))[5] == 10.0
+
+
+@pytest.mark.parametrize(
+    ("shape", "chunks", "blocks", "pieces", "piece_bytes"),
+    [
+        ((64, 256, 3), (8, 256, 3), None, 1, 6144),  # small: one block
+        ((4096, 1024), (64, 1024), None, 2, 65536),  # 4 MiB: 1/32 is 2 blocks, from 2 chunks
+        ((4096, 1024), (512, 1024), (64, 1024), 2, 65536),  # one block of each of 2 chunks
+        ((8192, 1024), (64, 1024), None, 4, 65536),  # 8 MiB: 4 blocks from 4 chunks
+        ((16384, 1024), (512, 1024), (64, 1024), 4, 131072),  # 16 MiB: 2 blocks x 4 chunks
+    ],
+)
+def test_sample_is_whole_blocks_spread_over_the_array(
+    shape, chunks, blocks, pieces, piece_bytes
+):
+    data = np.arange(math.prod(shape), dtype="u1").reshape(shape)
+    layout = engine.plan_layout(shape, data.dtype, chunks, blocks)
+    config = resolve(tradeoff=0.5)
+    run = engine._Run(
+        data, layout, config, _Scripted(config), None, time.perf_counter, None, None
+    )
+    sample = run.sample()
+    assert len(sample) == pieces
+    assert {s.nbytes for s in sample} == {piece_bytes}
+    assert all(s.nbytes % layout.blocksize == 0 for s in sample)

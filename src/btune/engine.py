@@ -16,7 +16,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, NamedTuple, TextIO
 
 import blosc2
 import numpy as np
@@ -40,19 +40,21 @@ _PLUGIN_TRIGGER = "BTUNE_TRADEOFF"
 #: Blosc2 chunks and blocks are limited to 2 GiB (sizes are 32-bit in the format).
 MAX_CHUNK_BYTES = 2**31 - 64
 
-#: How many chunks, spread over the array, a strategy's probe measures candidates on.
-SAMPLE_CHUNKS = 3
+#: A strategy's probe measures candidates on whole blocks of at most this many
+#: chunks spread over the array, about 1/SAMPLE_FRACTION of its bytes in all.
+SAMPLE_PIECES = 4
+SAMPLE_FRACTION = 32
 
 # Keyword arguments of blosc2.asarray that describe storage, passed through as given.
 _STORAGE_KWARGS = ("contiguous", "mode", "mmap_mode", "initial_mapping_size")
 
 
-@dataclasses.dataclass(frozen=True)
-class ChunkRecord:
+class ChunkRecord(NamedTuple):
     """What was stored for one chunk, and why.
 
     Chunks written through the fast path after the strategy finished have
-    ``state == "STOP"`` and unmeasured sizes and times (0).
+    ``state == "STOP"`` and unmeasured sizes and times (0).  (A named tuple: one
+    is made per chunk, so it must be cheap.)
     """
 
     index: int
@@ -268,7 +270,7 @@ class _Run:
         layout: Layout,
         config: Config,
         strategy: Strategy,
-        array: blosc2.NDArray,
+        output: _Output,
         clock: Clock,
         trace: TraceWriter | None,
         progress: Progress | None,
@@ -277,7 +279,7 @@ class _Run:
         self.layout = layout
         self.config = config
         self.strategy = strategy
-        self.array = array
+        self.output = output
         self.clock = clock
         self.trace = trace
         self.progress = progress
@@ -290,7 +292,8 @@ class _Run:
         self, buffer: np.ndarray, params: Params, *, keep: bool
     ) -> tuple[Measurement, Any]:
         """Compress ``buffer`` with ``params``; time it (and its decompression if needed)."""
-        kwargs = params.compress_kwargs(self.typesize, self.layout.blocksize)
+        blocksize = min(self.layout.blocksize, buffer.nbytes)
+        kwargs = params.compress_kwargs(self.typesize, blocksize)
         start = self.clock()
         packed = blosc2.compress2(buffer, **kwargs)
         ctime = self.clock() - start
@@ -303,19 +306,35 @@ class _Run:
         return m, (packed if keep else None)
 
     def sample(self) -> list[np.ndarray]:
-        """Buffers of a few chunks spread evenly over the array (built once, on demand)."""
+        """Pieces of a few chunks spread evenly over the array (built once, on demand).
+
+        About 1/:data:`SAMPLE_FRACTION` of the array in all, in whole blocks (codecs
+        behave differently on shorter buffers: BLOSCLZ, for one, gives up on a whole
+        block of noise but not on a part of it), at least one block, in at most
+        :data:`SAMPLE_PIECES` pieces, so probing costs a small share of the write.
+        """
         if self._sample is None:
-            n = self.layout.nchunks
-            k = min(SAMPLE_CHUNKS, n)
+            layout = self.layout
+            n = layout.nchunks
+            block = layout.blocksize
+            chunk_bytes = math.prod(layout.padded_chunk) * self.typesize
+            total = math.prod(layout.shape) * self.typesize
+            blocks_wanted = max(1, total // SAMPLE_FRACTION // block)
+            k = min(SAMPLE_PIECES, n, blocks_wanted)
+            unit = block
+            piece = min(chunk_bytes, max(1, blocks_wanted // k) * block)
             picks = sorted({(2 * j + 1) * n // (2 * k) for j in range(k)})
-            self._sample = [
-                self.layout.chunk_buffer(np.asarray(self.data[self.layout.chunk_slices(i)]))
-                for i in picks
-            ]
+            self._sample = []
+            for i in picks:
+                region = np.asarray(self.data[layout.chunk_slices(i)])
+                flat = layout.chunk_buffer(region).reshape(-1).view(np.uint8)
+                offset = (flat.size - piece) // 2
+                offset -= offset % unit
+                self._sample.append(flat[offset : offset + piece])
         return self._sample
 
     def probe(self, params: Params) -> Measurement:
-        """Measure ``params`` on the sample chunks, one compression each; store nothing."""
+        """Measure ``params`` on the sample pieces, one compression each; store nothing."""
         total = Measurement(0, 0, 0.0, 0.0)
         for buffer in self.sample():
             m, _ = self.measure(buffer, params, keep=False)
@@ -329,14 +348,16 @@ class _Run:
             c = self.config
             self.trace.probe(
                 params,
-                chunks=len(self.sample()),
+                pieces=len(self.sample()),
+                nbytes=total.nbytes,
                 score_gbs=speed(total, c.perf_mode, c.bandwidth) / 1e9,
                 cratio=total.cratio,
                 seconds=total.ctime + total.dtime,
             )
         return total
 
-    def tune_chunk(self, index: int) -> None:
+    def tune_chunk(self, index: int) -> bool:
+        """Store chunk ``index``; False if the strategy settled and the rest should follow."""
         # read
         region = np.asarray(self.data[self.layout.chunk_slices(index)])
         buffer = self.layout.chunk_buffer(region)
@@ -348,11 +369,13 @@ class _Run:
             m = dataclasses.replace(m, special=True)
             self.strategy.observe_special(m)
             self._record(index, Step(params, "SPECIAL", "-"), m, "S")
-            self.array.schunk.update_chunk(index, packed)
-            return
+            self.output.array(params).schunk.update_chunk(index, packed)
+            return True
 
-        # propose
+        # propose; a strategy that settles here leaves this chunk to the fast path
         step = self.strategy.propose(self.probe)
+        if self.strategy.finished and step.params == self.strategy.best:
+            return False
 
         # compress and measure
         m, packed = self.measure(buffer, step.params, keep=True)
@@ -362,7 +385,8 @@ class _Run:
         self._record(index, step, m, winner)
 
         # store
-        self.array.schunk.update_chunk(index, packed)
+        self.output.array(step.params).schunk.update_chunk(index, packed)
+        return True
 
     def _record(self, index: int, step: Step, m: Measurement, winner: str) -> None:
         self.records.append(
@@ -392,10 +416,16 @@ class _Run:
             )
 
     def write_tail(self, start: int, params: Params) -> None:
-        """Chunks ``start`` … last through blosc2's own slice writes, with ``params``."""
-        self.array.schunk.cparams = params.cparams(self.typesize, self.layout.blocksize)
-        for box in self.layout.tail_boxes(start):
-            self.array[box] = np.asarray(self.data[box])
+        """Chunks ``start`` … last through blosc2's own C path, with ``params``."""
+        if self.trace is not None:
+            self.trace.stop(params, self.layout.nchunks - start)
+        if start == 0 and self.output.can_write_whole(self.data):
+            self.output.write_whole(self.data, params)
+        else:
+            array = self.output.array(params)
+            array.schunk.cparams = params.cparams(self.typesize, self.layout.blocksize)
+            for box in self.layout.tail_boxes(start):
+                array[box] = np.asarray(self.data[box])
         stop = Step(params, "STOP", "-")
         self.records.extend(
             ChunkRecord(i, params, False, 0, 0, 0.0, 0.0, stop.state, stop.readapt, "")
@@ -405,33 +435,81 @@ class _Run:
             self.progress(self.layout.nchunks - start)
 
     def run(self) -> None:
-        for index in range(self.layout.nchunks):
-            if self.strategy.finished and self.layout.nchunks - index > 1:
-                if self.trace is not None:
-                    self.trace.stop(self.strategy.best, self.layout.nchunks - index)
+        nchunks = self.layout.nchunks
+        for index in range(nchunks):
+            if self.strategy.finished and nchunks - index > 1:
                 self.write_tail(index, self.strategy.best)
                 return
-            self.tune_chunk(index)
+            if not self.tune_chunk(index):
+                self.write_tail(index, self.strategy.best)
+                return
             if self.progress is not None:
                 self.progress(1)
+        if self.trace is not None:
+            self.trace.stop(self.strategy.best, 0)
 
 
-def _open_output(
-    layout: Layout, urlpath: Any, first: Params, meta: Any, storage: dict[str, Any]
-) -> blosc2.NDArray:
-    kwargs: dict[str, Any] = dict(storage)
-    if urlpath is not None:
-        kwargs["urlpath"] = str(urlpath)
-    if meta:
-        kwargs["meta"] = dict(meta)
-    return blosc2.uninit(
-        layout.shape,
-        layout.dtype,
-        chunks=layout.chunks,
-        blocks=layout.blocks,
-        cparams=first.cparams(layout.dtype.itemsize, layout.blocksize),
-        **kwargs,
-    )
+class _Output:
+    """The output array, created when the first chunk is about to be stored.
+
+    When the strategy settles before any chunk is stored, a numpy input is written
+    whole by ``blosc2.asarray`` (blosc2's fastest path) with the chosen parameters.
+    """
+
+    def __init__(
+        self, layout: Layout, urlpath: Any, meta: Any, dparams: Any, storage: dict[str, Any]
+    ) -> None:
+        self.layout = layout
+        self.kwargs: dict[str, Any] = dict(storage)
+        if urlpath is not None:
+            self.kwargs["urlpath"] = str(urlpath)
+            self.kwargs["mode"] = "w"  # _check_urlpath has refused unwanted overwrites
+        if meta:
+            self.kwargs["meta"] = dict(meta)
+        self.dparams = dparams
+        self._array: blosc2.NDArray | None = None
+
+    def _dparams(self, params: Params) -> Any:
+        return (
+            self.dparams
+            if self.dparams is not None
+            else blosc2.DParams(nthreads=params.dthreads)
+        )
+
+    def array(self, params: Params) -> blosc2.NDArray:
+        """The output (made with ``params`` if it does not exist yet)."""
+        if self._array is None:
+            layout = self.layout
+            self._array = blosc2.uninit(
+                layout.shape,
+                layout.dtype,
+                chunks=layout.chunks,
+                blocks=layout.blocks,
+                cparams=params.cparams(layout.dtype.itemsize, layout.blocksize),
+                dparams=self._dparams(params),
+                **self.kwargs,
+            )
+        return self._array
+
+    def can_write_whole(self, data: Any) -> bool:
+        return self._array is None and isinstance(data, np.ndarray)
+
+    def write_whole(self, data: np.ndarray, params: Params) -> None:
+        layout = self.layout
+        self._array = blosc2.asarray(
+            data,
+            chunks=layout.chunks,
+            blocks=layout.blocks,
+            cparams=params.cparams(layout.dtype.itemsize, layout.blocksize),
+            dparams=self._dparams(params),
+            **self.kwargs,
+        )
+
+    def finish(self, params: Params) -> blosc2.NDArray:
+        array = self.array(params)
+        if self.dparams is None and array.schunk.dparams.nthreads != params.dthreads:
+            array.schunk.dparams = blosc2.DParams(nthreads=params.dthreads)
+        return array
 
 
 def _check_urlpath(path: Path, mode: Any) -> None:
@@ -535,13 +613,10 @@ def compress(
 
     start = clock()
     with blosc2_environment():
-        array = _open_output(layout, urlpath, strategy.best, meta, storage)
-        run = _Run(data, layout, config, strategy, array, clock, writer, progress)
+        output = _Output(layout, urlpath, meta, dparams, storage)
+        run = _Run(data, layout, config, strategy, output, clock, writer, progress)
         run.run()
-    if dparams is not None:
-        array.schunk.dparams = dparams
-    else:
-        array.schunk.dparams = blosc2.DParams(nthreads=strategy.best.dthreads)
+        array = output.finish(strategy.best)
     result = Result(
         array,
         run.records,

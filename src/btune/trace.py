@@ -80,13 +80,20 @@ class TraceWriter:
         )
 
     def probe(
-        self, params: Params, *, chunks: int, score_gbs: float, cratio: float, seconds: float
+        self,
+        params: Params,
+        *,
+        pieces: int,
+        nbytes: int,
+        score_gbs: float,
+        cratio: float,
+        seconds: float,
     ) -> None:
-        """A candidate measured on sample chunks (nothing stored)."""
+        """A candidate measured on sample pieces of chunks (nothing stored)."""
         self._line(
             f"  probe {params.label()} threads={params.nthreads}/{params.dthreads}:"
-            f" S.Score {score_gbs:.3g} GB/s, C.Ratio {cratio:.3g} on {chunks} sample"
-            f" chunk(s) in {seconds * 1e6:.0f} us"
+            f" S.Score {score_gbs:.3g} GB/s, C.Ratio {cratio:.3g} on {pieces} sample"
+            f" piece(s), {nbytes / 1024:.0f} KiB, in {seconds * 1e6:.0f} us"
         )
 
     def stop(self, params: Params, remaining: int) -> None:
