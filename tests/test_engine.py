@@ -165,7 +165,7 @@ def test_chunks_stored_with_the_recorded_codecs():
     for record in result.records:
         if record.state == "STOP" or record.special:
             continue
-        header = schunk.get_lazychunk(record.index)
+        header = schunk.get_lazychunk(record.chunk)
         # byte 2 of the header holds flags; bits 5-7 are the codec's format code
         # (C-Blosc2 chunk format: BLOSCLZ 0, LZ4 and LZ4HC 1, ZLIB 3, ZSTD 4)
         assert (header[2] >> 5) & 0x7 == FORMAT_CODES[record.params.codec]

@@ -57,7 +57,7 @@ class ChunkRecord(NamedTuple):
     is made per chunk, so it must be cheap.)
     """
 
-    index: int
+    chunk: int
     params: Params
     special: bool
     nbytes: int
