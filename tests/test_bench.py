@@ -216,8 +216,11 @@ def test_interleave_is_round_robin() -> None:
 
     tasks: list[Callable[[], int]] = [functools.partial(task, i) for i in range(3)]
     out = list(bench.interleave(tasks, 3))
-    assert order == [0, 1, 2, 0, 1, 2, 0, 1, 2]
-    assert [(i, r) for i, r, _ in out] == [(i, r) for r in range(3) for i in range(3)]
+    # each round starts one task later
+    assert order == [0, 1, 2, 1, 2, 0, 2, 0, 1]
+    assert [(i, r) for i, r, _ in out] == [
+        ((k + r) % 3, r) for r in range(3) for k in range(3)
+    ]
 
 
 def test_oracle_runs_round_robin_then_retimes_the_top_five(world: World) -> None:
@@ -229,8 +232,10 @@ def test_oracle_runs_round_robin_then_retimes_the_top_five(world: World) -> None
     report = run_bench(world, settings=candidates)
 
     first, retime = writes(world)[: 3 * 7], writes(world)[3 * 7 :]
-    assert first == labels * 3  # never two runs of one setting in a row
-    assert retime == labels[:5] * 5  # the top five, five rounds, round-robin
+    # never two runs of one setting in a row; each round starts one setting later
+    assert first == [labels[(k + r) % 7] for r in range(3) for k in range(7)]
+    # the top five, five rounds, round-robin, rotating the same way
+    assert retime == [labels[(k + r) % 5] for r in range(5) for k in range(5)]
     # every write is followed by a read of the same output
     oracle_log = world.log[: 2 * (3 * 7 + 5 * 5)]
     pairs = list(zip(oracle_log[0::2], oracle_log[1::2], strict=True))
@@ -250,7 +255,7 @@ def test_every_timing_is_the_minimum_of_three(world: World) -> None:
     assert [t.runs for t in report.timings] == [3, 3, 3]
     assert [t.ctime for t in report.timings] == pytest.approx([0.004, 0.003, 0.2])
     assert [t.dtime for t in report.timings] == pytest.approx([0.001, 0.004, 0.1])
-    assert writes(world) == [a, b, c] * 3
+    assert writes(world) == [a, b, c, b, c, a, c, a, b]  # each round starts one later
 
 
 def test_a_lucky_first_pass_does_not_win_the_crown(world: World) -> None:
@@ -277,18 +282,20 @@ def test_short_lists_of_all_cases_are_retimed_together(world: World) -> None:
         world.read[label] = [(8 - k) / 1000]  # fast to read: 7, 6, 5, ...
     run_bench(world, settings=candidates, perf_modes=["COMP", "DECOMP"], tradeoffs=[0.0, 1.0])
     retimed = writes(world)[3 * 8 :]
-    # COMP's top five (0-4) and DECOMP's (3-7), once, in setting order; t=1 adds nothing
-    assert retimed == labels * 5
+    # COMP's top five (0-4) and DECOMP's (3-7), once, rotating round-robin; t=1 adds nothing
+    assert retimed == [labels[(k + r) % 8] for r in range(5) for k in range(8)]
 
 
 def test_defaults_and_tuned_writes_take_turns(world: World) -> None:
     run_bench(world, settings=settings_list(1), strategies=["genetic", "probe"])
     tail = [e for e in world.log if e[1] == "defaults" or "@" in e[1]]
     names = ["genetic@0/COMP", "probe@0/COMP"]
-    one_round = [("write", "defaults"), ("read", "defaults")]
+    turns = [[("write", "defaults"), ("read", "defaults")]]
     for name in names:
-        one_round += [("compress", name), ("read", name), ("replay", name)]
-    assert tail == one_round * 3
+        turns.append([("compress", name), ("read", name), ("replay", name)])
+    # three rounds, each starting one turn later than the one before
+    expected = [step for r in range(3) for k in range(3) for step in turns[(k + r) % 3]]
+    assert tail == expected
 
 
 def test_progress_counts_every_run(world: World) -> None:
@@ -365,10 +372,11 @@ def test_scripted_clock_values_give_exact_figures(monkeypatch: pytest.MonkeyPatc
         [
             *[0.0, 1.0, 1.5] * 3,  # oracle: write 1.0, read 0.5, three runs
             *[0.0, 1.0, 1.5] * 5,  # oracle: five runs of the top five (of one)
+            # rounds rotate: defaults first in rounds 1 and 3, the tuned write first in 2
             *[0.0, 2.0, 2.5],  # defaults run 1: write 2.0, read 0.5
             *[0.0, 4.0, 5.0, 7.0],  # tuned run 1: write 4, read 1, replay 2
-            *[0.0, 3.0, 3.5],  # defaults run 2
             *[0.0, 3.0, 3.4, 6.0],  # tuned run 2: write 3, read 0.4, replay 2.6
+            *[0.0, 3.0, 3.5],  # defaults run 2
             *[0.0, 2.5, 3.5],  # defaults run 3
             *[0.0, 5.0, 5.5, 7.0],  # tuned run 3: write 5, read 0.5, replay 1.5
         ]

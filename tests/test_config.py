@@ -164,3 +164,20 @@ def test_public_names():
     assert {m.name for m in btune.PerformanceMode} == {"COMP", "DECOMP", "BALANCED", "AUTO"}
     btune.set_params_defaults(behaviour={"nwaits_before_readapt": 2})
     assert resolve().behaviour.nwaits_before_readapt == 2
+
+
+def test_numpy_scalars_are_accepted():
+    import numpy as np
+
+    config = Config(
+        tradeoff=np.float32(0.25),
+        bandwidth=np.int64(2**30),
+        use_inference=np.int64(3),
+        behaviour={"nsofts_before_hard": np.int32(2)},
+    )
+    assert config.tradeoff == 0.25 and type(config.tradeoff) is float
+    assert config.bandwidth == 2**30
+    assert config.use_inference == 3 and type(config.use_inference) is int
+    assert config.behaviour.nsofts_before_hard == 2
+    with pytest.raises(TypeError, match="`tradeoff` must be a number"):
+        Config(tradeoff=np.bool_(True))

@@ -205,10 +205,17 @@ def _oracle_sample(
 
 
 def interleave(tasks: Sequence[Callable[[], T]], runs: int) -> Iterator[tuple[int, int, T]]:
-    """Run every task ``runs`` times, round-robin; yield ``(task, run, result)``."""
+    """Run every task ``runs`` times, round-robin; yield ``(task, run, result)``.
+
+    Each round starts one task later than the one before, so that no task always
+    runs right after the same neighbour (a slow write leaves caches and clocks in
+    a state that the next one pays for).
+    """
+    n = len(tasks)
     for r in range(runs):
-        for i, task in enumerate(tasks):
-            yield i, r, task()
+        for k in range(n):
+            i = (k + r) % n
+            yield i, r, tasks[i]()
 
 
 def _write(data: np.ndarray, chunks: tuple[int, ...], params: Params | None) -> Any:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import math
+import numbers
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -87,7 +88,7 @@ def _parse_enum(name: str, value: Any, cls: type[enum.Enum]) -> Any:
 
 
 def _parse_count(name: str, value: Any, minimum: int) -> int:
-    _check_type(name, value, int, "an integer")
+    _check_type(name, value, numbers.Integral, "an integer")
     if value < minimum:
         msg = f"`{name}` must be an integer >= {minimum}; got {value!r}"
         raise ValueError(msg)
@@ -106,7 +107,7 @@ def parse_tradeoff(value: Any) -> float:
             raise ValueError(msg)
         msg = f"`tradeoff` must be one number in [0, 1]; got {value!r}"
         raise ValueError(msg)
-    _check_type("tradeoff", value, (int, float), "a number in [0, 1]")
+    _check_type("tradeoff", value, numbers.Real, "a number in [0, 1]")
     tradeoff = float(value)
     if not 0.0 <= tradeoff <= 1.0:  # also rejects NaN
         msg = f"`tradeoff` must be in [0, 1]; got {value!r}"
@@ -122,7 +123,7 @@ def parse_perf_mode(value: Any) -> PerformanceMode:
 
 def parse_bandwidth(value: Any) -> float:
     """Bytes per second of the link the compressed bytes travel through; > 0."""
-    _check_type("bandwidth", value, (int, float), "a positive number of bytes/s")
+    _check_type("bandwidth", value, numbers.Real, "a positive number of bytes/s")
     if not (value > 0 and math.isfinite(value)):
         msg = f"`bandwidth` must be a positive, finite number of bytes/s; got {value!r}"
         raise ValueError(msg)
@@ -332,7 +333,7 @@ def _env_bool(var: str, text: str) -> bool:
         return True
     if lowered in ("", "0", "false", "no", "off"):
         return False
-    msg = f"{var} must be 0 or 1; got {text!r}"
+    msg = f"{var} must be 0 or 1 (or false/true, no/yes, off/on); got {text!r}"
     raise ValueError(msg)
 
 

@@ -21,6 +21,7 @@ cheap candidates are measured twice keeping the faster run.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 from btune.config import Config, PerformanceMode
@@ -41,8 +42,13 @@ BUDGET = {
     PerformanceMode.DECOMP: 0.5,
 }
 
-#: Below this many seconds a probe is repeated and the faster run kept.
+#: Below this many seconds a probe is repeated and the faster run kept; the first
+#: probe of a run is slowed by cold caches, so it is repeated below a higher bar.
 REPEAT_BELOW = 50e-6
+REPEAT_FIRST_BELOW = 500e-6
+
+#: Ratio-leaning runs screen filters at this level before trying the top one.
+SCREEN_CLEVEL = 5
 
 #: Candidates always tried, whatever the budget: one look past the prior's first
 #: choice guards against data the prior fits badly (a filter that defeats the codec).
@@ -62,15 +68,18 @@ def _ladder(tradeoff: float, mode: PerformanceMode, typesize: int) -> list[Candi
     multi-byte signals; LZ4HC and BLOSCLZ at high levels read fastest.
     """
     nof, bit = Pipeline.NOFILTER, Pipeline.BITSHUFFLE
-    # byte shuffling is a no-op copy for 1-byte items: use no filter there
-    sh = Pipeline.SHUFFLE if typesize > 1 else nof
-    delta = Pipeline.SHUFFLE_BYTEDELTA if typesize > 1 else nof
+    # BYTEDELTA is only for multi-byte items; SHUFFLE stays for bytes: it moves
+    # nothing, but BLOSCLZ measured faster with it than with no filter on images
+    sh = Pipeline.SHUFFLE
+    delta = Pipeline.SHUFFLE_BYTEDELTA if typesize > 1 else sh
     a, n = "ALWAYS", "NEVER"
     order: list[Candidate]
     if tradeoff >= 2 / 3:
         pipes = [sh, delta, nof, bit] if typesize > 1 else [nof, bit]
-        order = [("ZSTD", p, 9, a) for p in pipes] + [("ZSTD", p, 5, a) for p in pipes]
-        order += [("ZLIB", p, 9, a) for p in pipes] + [("LZ4HC", p, 9, a) for p in pipes]
+        order = [("ZSTD", p, SCREEN_CLEVEL, a) for p in pipes]
+        order += [("ZLIB", p, 9, a) for p in pipes[:2]] + [
+            ("LZ4HC", p, 9, a) for p in pipes[:2]
+        ]
     elif tradeoff >= 1 / 3 and mode is PerformanceMode.DECOMP:
         order = [("BLOSCLZ", sh, 1, n), ("LZ4HC", nof, 9, n), ("LZ4HC", sh, 5, a)]
         order += [("LZ4", bit, 1, a), ("LZ4HC", bit, 5, a), ("BLOSCLZ", bit, 7, n)]
@@ -123,67 +132,79 @@ class ProbeStrategy(Strategy):
 
     # the search, run once on the first non-special chunk
 
-    def _measure(self, probe: Probe, params: Params, *, repeat: bool = False) -> Measurement:
+    def _measure(
+        self, probe: Probe, params: Params, *, first: bool
+    ) -> tuple[Measurement, float]:
+        """Measure ``params``; cheap probes (and the first, cold one) twice.
+
+        Returns the faster measurement and the time both runs took.
+        """
         m = probe(params)
-        if repeat or m.ctime + m.dtime < REPEAT_BELOW:
+        spent = m.ctime + m.dtime
+        if spent < (REPEAT_FIRST_BELOW if first else REPEAT_BELOW):
             again = probe(params)
+            spent += again.ctime + again.dtime
             if again.ctime + again.dtime < m.ctime + m.dtime:
                 m = again
         self.history.append((params, m))
-        return m
+        return m, spent
 
     def _search(self, probe: Probe) -> Params:
         mode = self.config.perf_mode
-        spent = 0.0
+        tradeoff = self.config.tradeoff
+        # timings are noisy, sizes are not: the margin shrinks as speed matters less
+        margin = MARGIN * (1.0 - tradeoff)
+        ladder = _ladder(tradeoff, mode, self.typesize)
         best = self._best
-        # the first measurement also warms caches and allocations: always take two
-        best_m = self._measure(probe, best, repeat=True)
-        spent += best_m.ctime + best_m.dtime
+        best_m, spent = self._measure(probe, best, first=True)
         best_score = self.score(best_m)
+        costs = [spent]
 
         def afford() -> bool:
+            if len(self.history) < MIN_CANDIDATES:
+                return True
             # the expected cost of the whole write with the best so far
             cost = best_m.ctime + (best_m.dtime if mode is not PerformanceMode.COMP else 0.0)
             scale = (self.nbytes or best_m.nbytes) / max(best_m.nbytes, 1)
-            if len(self.history) < MIN_CANDIDATES:
-                return True
-            return spent < BUDGET[mode] * scale * max(cost, 1e-9)
+            upcoming = sum(costs) / len(costs)
+            return spent + upcoming <= BUDGET[mode] * scale * max(cost, 1e-9)
 
-        def consider(params: Params) -> None:
+        def consider(params: Params, *, forced: bool = False) -> None:
             nonlocal best, best_m, best_score, spent
-            if params == best or not afford():
+            if params == best or not (forced or afford()):
                 return
-            m = self._measure(probe, params)
-            spent += m.ctime + m.dtime
+            m, cost = self._measure(probe, params, first=False)
+            spent += cost
+            costs.append(cost)
             score = self.score(m)
-            if score > best_score + MARGIN:
+            if score > best_score + margin:
                 best, best_m, best_score = params, m, score
 
+        def variant(**changes: object) -> Params:
+            return dataclasses.replace(best, **changes)  # type: ignore[arg-type]
+
+        if tradeoff >= 2 / 3:
+            # filters screened at a middle level (cheap), then the winner at the top level:
+            # the order of filters rarely changes with the level, the cost does, tenfold
+            screen = [c for c in ladder if c[2] == SCREEN_CLEVEL]
+            rest = [c for c in ladder if c[2] != SCREEN_CLEVEL]
+            for codec, pipe, clevel, split in screen:
+                consider(
+                    Params(codec, pipe, clevel, split, self.threads, self.threads), forced=True
+                )
+            consider(variant(clevel=9), forced=True)
+        else:
+            rest = ladder
+
         # codec and pipeline, in prior order
-        for codec, pipe, clevel, split in _ladder(self.config.tradeoff, mode, self.typesize)[
-            1:
-        ]:
+        for codec, pipe, clevel, split in rest:
             consider(Params(codec, pipe, clevel, split, self.threads, self.threads))
 
         # split mode, then a step of clevel either way (measured on the sample, like the rest)
-        other = "NEVER" if best.splitmode == "ALWAYS" else "ALWAYS"
-        consider(
-            Params(best.codec, best.pipeline, best.clevel, other, best.nthreads, best.dthreads)
-        )
+        consider(variant(splitmode="NEVER" if best.splitmode == "ALWAYS" else "ALWAYS"))
         for delta in (-2, 2, -1, 1):
-            level = best.clevel + delta
-            if 1 <= level <= 9:
-                consider(
-                    Params(
-                        best.codec,
-                        best.pipeline,
-                        level,
-                        best.splitmode,
-                        best.nthreads,
-                        best.dthreads,
-                    )
-                )
-
+            if 1 <= best.clevel + delta <= 9:
+                consider(variant(clevel=best.clevel + delta))
         return best
 
     # the contract
