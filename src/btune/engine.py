@@ -71,16 +71,35 @@ class ChunkRecord(NamedTuple):
 
 @dataclasses.dataclass
 class Result:
-    """A finished write: the array and the per-chunk record."""
+    """A finished write: the array and the per-chunk record.
+
+    ``tuned`` holds the chunks stored one by one; the chunks from ``tail_start`` on
+    were written together through the fast path with ``best``.
+    """
 
     array: blosc2.NDArray
-    records: list[ChunkRecord]
+    tuned: list[ChunkRecord]
     config: Config
     chunks: tuple[int, ...]
     blocks: tuple[int, ...]
     wall_time: float
     best: Params
     strategy: str = ""
+    tail_start: int = 0
+    nchunks: int = 0
+
+    @property
+    def records(self) -> list[ChunkRecord]:
+        """One record per chunk, in chunk order."""
+        tail = [
+            ChunkRecord(i, self.best, False, 0, 0, 0.0, 0.0, "STOP", "-", "")
+            for i in range(self.tail_start, self.nchunks)
+        ]
+        return self.tuned + tail
+
+    def chunk_params(self) -> list[Params]:
+        """The parameters each chunk was stored with, in chunk order."""
+        return [r.params for r in self.tuned] + [self.best] * (self.nchunks - self.tail_start)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -213,7 +232,6 @@ def plan_layout(
             msg = f"`blocks` {blocks_t} must not exceed `chunks` {chunks_t} in any dimension"
             raise ValueError(msg)
     if blocks_t is not None and chunks_t is None:
-        chunks_t = tuple(max(b, 1) for b in blocks_t)
         chunks_t, _ = blosc2.compute_chunks_blocks(shape, None, None, dtype)
         chunks_t = tuple(max(c, b) for c, b in zip(chunks_t, blocks_t))
     for name, given in (("chunks", chunks_t), ("blocks", blocks_t)):
@@ -223,7 +241,8 @@ def plan_layout(
                 f" Blosc2 allows at most {MAX_CHUNK_BYTES} bytes per chunk or block"
             )
             raise ValueError(msg)
-    chunks_t, blocks_t = blosc2.compute_chunks_blocks(shape, chunks_t, blocks_t, dtype)
+    if chunks_t is None or blocks_t is None or not shape:
+        chunks_t, blocks_t = blosc2.compute_chunks_blocks(shape, chunks_t, blocks_t, dtype)
     chunks_t = tuple(int(c) for c in chunks_t)
     blocks_t = tuple(int(b) for b in blocks_t)
     layout = Layout(tuple(shape), np.dtype(dtype), chunks_t, blocks_t)
@@ -284,6 +303,7 @@ class _Run:
         self.trace = trace
         self.progress = progress
         self.records: list[ChunkRecord] = []
+        self.tail_start = layout.nchunks
         self.typesize = layout.dtype.itemsize
         self.needs_dtime = config.perf_mode is not PerformanceMode.COMP
         self._sample: list[np.ndarray] | None = None
@@ -426,11 +446,7 @@ class _Run:
             array.schunk.cparams = params.cparams(self.typesize, self.layout.blocksize)
             for box in self.layout.tail_boxes(start):
                 array[box] = np.asarray(self.data[box])
-        stop = Step(params, "STOP", "-")
-        self.records.extend(
-            ChunkRecord(i, params, False, 0, 0, 0.0, 0.0, stop.state, stop.readapt, "")
-            for i in range(start, self.layout.nchunks)
-        )
+        self.tail_start = start
         if self.progress is not None:
             self.progress(self.layout.nchunks - start)
 
@@ -537,7 +553,7 @@ def _finish_metadata(result: Result, version: str, vlmeta: Mapping[str, Any] | N
         "strategy": result.strategy,
         "config": result.config.to_dict(),
         "blocks": list(result.blocks),
-        "clevels": [r.params.clevel for r in result.records],
+        "clevels": [p.clevel for p in result.chunk_params()],
     }
 
 
@@ -626,6 +642,8 @@ def compress(
         0.0,
         strategy.best,
         strategy.name,
+        run.tail_start,
+        layout.nchunks,
     )
     _finish_metadata(result, __version__, vlmeta)
     result.wall_time = clock() - start
@@ -637,14 +655,15 @@ class _Replay(Strategy):
 
     name = "replay"
 
-    def __init__(self, config: Config, records: list[ChunkRecord], cores: int) -> None:
+    def __init__(self, config: Config, result: Result, cores: int) -> None:
         super().__init__(config, typesize=1, cores=cores)
-        self.plan = [r.params for r in records]
+        self.plan = result.chunk_params()
         self.index = 0
         # From the first chunk after which all chunks share one setting, the fast path serves.
         last_change = 0
         for i in range(1, len(self.plan)):
-            if self.plan[i] != self.plan[i - 1]:
+            previous, current = self.plan[i - 1], self.plan[i]
+            if current is not previous and current != previous:
                 last_change = i
         self.settled_from = last_change
 
@@ -674,7 +693,7 @@ def replay(data: Any, result: Result, *, clock: Clock = time.perf_counter) -> Re
     denominator of the benchmark's overhead.
     """
     config = dataclasses.replace(result.config, trace=False)
-    strategy = _Replay(config, result.records, core_count())
+    strategy = _Replay(config, result, core_count())
     return compress(
         data,
         config,

@@ -42,10 +42,12 @@ BUDGET = {
     PerformanceMode.DECOMP: 0.5,
 }
 
-#: Below this many seconds a probe is repeated and the faster run kept; the first
-#: probe of a run is slowed by cold caches, so it is repeated below a higher bar.
-REPEAT_BELOW = 50e-6
-REPEAT_FIRST_BELOW = 500e-6
+#: Below this many seconds a probe is repeated and the faster run kept (the
+#: shortest timings are the noisiest).
+REPEAT_BELOW = 20e-6
+
+#: A sample compressed to at most this ratio was stored raw (copied).
+RAW_RATIO = 1.02
 
 #: Ratio-leaning runs screen filters at this level before trying the top one.
 SCREEN_CLEVEL = 5
@@ -132,16 +134,14 @@ class ProbeStrategy(Strategy):
 
     # the search, run once on the first non-special chunk
 
-    def _measure(
-        self, probe: Probe, params: Params, *, first: bool
-    ) -> tuple[Measurement, float]:
-        """Measure ``params``; cheap probes (and the first, cold one) twice.
+    def _measure(self, probe: Probe, params: Params) -> tuple[Measurement, float]:
+        """Measure ``params``; the cheapest probes twice.
 
         Returns the faster measurement and the time both runs took.
         """
         m = probe(params)
         spent = m.ctime + m.dtime
-        if spent < (REPEAT_FIRST_BELOW if first else REPEAT_BELOW):
+        if spent < REPEAT_BELOW:
             again = probe(params)
             spent += again.ctime + again.dtime
             if again.ctime + again.dtime < m.ctime + m.dtime:
@@ -156,11 +156,15 @@ class ProbeStrategy(Strategy):
         margin = MARGIN * (1.0 - tradeoff)
         ladder = _ladder(tradeoff, mode, self.typesize)
         best = self._best
-        best_m, spent = self._measure(probe, best, first=True)
+        best_m, spent = self._measure(probe, best)
         best_score = self.score(best_m)
         costs = [spent]
 
         def afford() -> bool:
+            if tradeoff < 1 / 3 and best_m.cratio <= RAW_RATIO:
+                # stored raw: the codec gave up and copied, at the speed of a copy,
+                # which no candidate beats by more than noise when speed is what counts
+                return False
             if len(self.history) < MIN_CANDIDATES:
                 return True
             # the expected cost of the whole write with the best so far
@@ -173,7 +177,7 @@ class ProbeStrategy(Strategy):
             nonlocal best, best_m, best_score, spent
             if params == best or not (forced or afford()):
                 return
-            m, cost = self._measure(probe, params, first=False)
+            m, cost = self._measure(probe, params)
             spent += cost
             costs.append(cost)
             score = self.score(m)
