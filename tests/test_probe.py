@@ -1,0 +1,176 @@
+"""The probe strategy, driven by scripted measurements (no real timing)."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from btune.config import PerformanceMode, resolve
+from btune.objective import Measurement
+from btune.space import Params, Pipeline
+from btune.strategies.probe import BUDGET, ProbeStrategy, _ladder
+
+SAMPLE = 64 * 1024
+NBYTES = 100 * SAMPLE  # the array is 100 times the sample
+
+
+class Scripted:
+    """A probe whose cost and size per candidate come from a table.
+
+    Unknown candidates compress 2x in 100 us (compression and decompression alike).
+    """
+
+    def __init__(self, table: dict[str, tuple[float, int]] | None = None) -> None:
+        self.table = table or {}
+        self.calls: list[Params] = []
+
+    def __call__(self, params: Params) -> Measurement:
+        self.calls.append(params)
+        seconds, cbytes = self.table.get(params.label(), (100e-6, SAMPLE // 2))
+        return Measurement(SAMPLE, cbytes, seconds, seconds)
+
+
+def make(tradeoff: float, mode: str = "COMP", typesize: int = 4) -> ProbeStrategy:
+    config = resolve(tradeoff=tradeoff, perf_mode=mode, strategy="probe")
+    return ProbeStrategy(config, typesize=typesize, cores=2, nbytes=NBYTES)
+
+
+def labels(calls: list[Params]) -> list[str]:
+    return [p.label() for p in calls]
+
+
+def test_settles_on_the_first_chunk_and_serves_the_rest():
+    strategy = make(0.5)
+    probe = Scripted()
+    step = strategy.propose(probe)
+    assert (step.state, step.readapt) == ("PROBE", "HARD")
+    assert strategy.finished
+    assert strategy.best == step.params
+    calls = len(probe.calls)
+    assert strategy.propose(probe).state == "STOP"
+    assert len(probe.calls) == calls  # no more probing once settled
+
+
+def test_tries_the_prior_in_order_and_keeps_the_best():
+    ladder = _ladder(0.5, PerformanceMode.COMP, 4)
+    first, second = (Params(c, p, lv, s).label() for c, p, lv, s in ladder[:2])
+    # the second candidate compresses 4x at the same speed: it must win
+    probe = Scripted({second: (100e-6, SAMPLE // 8)})
+    strategy = make(0.5)
+    strategy.propose(probe)
+    assert labels(probe.calls)[:2] == [first, second]
+    assert strategy.best.label() == second
+
+
+def test_a_gain_within_the_noise_margin_does_not_win():
+    ladder = _ladder(0.0, PerformanceMode.COMP, 4)
+    first, second = (Params(c, p, lv, s).label() for c, p, lv, s in ladder[:2])
+    # 1 % faster is noise; 30 % faster is not
+    noise = make(0.0)
+    noise.propose(Scripted({first: (100e-6, SAMPLE // 2), second: (99e-6, SAMPLE // 2)}))
+    assert noise.best.label() == first
+    real = make(0.0)
+    real.propose(Scripted({first: (100e-6, SAMPLE // 2), second: (70e-6, SAMPLE // 2)}))
+    assert real.best.label() == second
+
+
+def test_budget_bounds_the_probing_time():
+    # every candidate costs 1 ms on the sample; the write would cost 100 ms
+    calls: list[Params] = []
+
+    def slow(params: Params) -> Measurement:
+        calls.append(params)
+        return Measurement(SAMPLE, SAMPLE // 2, 1e-3, 0.0)
+
+    make(0.5).propose(slow)
+    spent = len(calls) * 1e-3
+    assert spent <= BUDGET[PerformanceMode.COMP] * 100 * 1e-3 + 1e-9
+    assert len(calls) >= 2  # but always one look past the first candidate
+
+
+def test_decomp_may_explore_more_than_comp():
+    def cost(params: Params) -> Measurement:
+        return Measurement(SAMPLE, SAMPLE // 2, 1e-3, 1e-3)
+
+    counts = {}
+    for mode in ("COMP", "DECOMP"):
+        strategy = make(0.5, mode)
+        calls: list[Params] = []
+        strategy.propose(lambda p, calls=calls: (calls.append(p), cost(p))[1])
+        counts[mode] = len(calls)
+    assert counts["DECOMP"] > counts["COMP"]
+
+
+def test_raw_storage_stops_the_search_when_speed_is_what_counts():
+    ladder = _ladder(0.0, PerformanceMode.COMP, 1)
+    first = Params(*ladder[0]).label()
+    probe = Scripted({first: (20e-6, SAMPLE + 32)})  # the codec gave up: stored raw
+    strategy = make(0.0, typesize=1)
+    strategy.propose(probe)
+    assert set(labels(probe.calls)) == {first}
+    assert strategy.best.label() == first
+
+
+def test_ratio_leaning_screens_filters_cheaply_then_tries_level_9():
+    # ZSTD at level 5 is cheap; the filter that compresses best there is tried at 9
+    table = {
+        "ZSTD/SHUFFLE/5/always": (1e-3, 20000),
+        "ZSTD/SHUFFLE+BYTEDELTA/5/always": (1e-3, 15000),
+        "ZSTD/NOFILTER/5/always": (1e-3, 30000),
+        "ZSTD/BITSHUFFLE/5/always": (1e-3, 25000),
+        "ZSTD/SHUFFLE+BYTEDELTA/9/always": (20e-3, 14000),
+    }
+    probe = Scripted(table)
+    strategy = make(1.0)
+    strategy.propose(probe)
+    tried = labels(probe.calls)
+    assert tried[:4] == [
+        "ZSTD/SHUFFLE/5/always",
+        "ZSTD/SHUFFLE+BYTEDELTA/5/always",
+        "ZSTD/NOFILTER/5/always",
+        "ZSTD/BITSHUFFLE/5/always",
+    ]
+    assert tried[4] == "ZSTD/SHUFFLE+BYTEDELTA/9/always"
+    assert strategy.best.label() == "ZSTD/SHUFFLE+BYTEDELTA/9/always"
+
+
+def test_at_tradeoff_one_any_smaller_size_wins():
+    # sizes are exact, so the timing-noise margin does not apply to pure ratio
+    table = {
+        "ZSTD/SHUFFLE/5/always": (1e-3, 20000),
+        "ZSTD/SHUFFLE+BYTEDELTA/5/always": (1e-3, 19900),  # 0.5 % smaller
+    }
+    strategy = make(1.0)
+    strategy.propose(Scripted(table))
+    assert strategy.best.pipeline is Pipeline.SHUFFLE_BYTEDELTA
+
+
+def test_one_byte_items_never_get_bytedelta():
+    for tradeoff in (0.0, 0.5, 1.0):
+        for mode in PerformanceMode.COMP, PerformanceMode.DECOMP:
+            ladder = _ladder(tradeoff, mode, 1)
+            assert all(p is not Pipeline.SHUFFLE_BYTEDELTA for _, p, _, _ in ladder)
+
+
+def test_hint_is_the_starting_point():
+    hint = Params("ZLIB", Pipeline.SHUFFLE, 4, "ALWAYS", 1, 1)
+    config = resolve(tradeoff=0.9, strategy="probe")
+    strategy = ProbeStrategy(config, typesize=4, cores=2, hint=hint, nbytes=NBYTES)
+    probe = Scripted({hint.label(): (1e-3, 5000)})  # hard to beat
+    strategy.propose(probe)
+    assert probe.calls[0] == hint
+    assert strategy.best.nthreads == 1
+
+
+@pytest.mark.parametrize("tradeoff", [0.0, 0.2, 0.5, 0.7, 1.0])
+@pytest.mark.parametrize("mode", ["COMP", "DECOMP", "BALANCED"])
+def test_deterministic_for_the_same_measurements(tradeoff, mode):
+    def table(params: Params) -> Measurement:
+        # a made-up but fixed cost model
+        h = sum(map(ord, params.label()))
+        return Measurement(SAMPLE, SAMPLE // (1 + h % 7), (50 + h % 13) * 1e-6, 20e-6)
+
+    a, b = make(tradeoff, mode), make(tradeoff, mode)
+    assert a.propose(table) == b.propose(table)
+    assert math.isfinite(a.score(table(a.best)))
