@@ -451,3 +451,17 @@ def test_help_and_version(capsys):
 def test_missing_argument_is_one_line(capsys):
     refused(capsys, "compress", "only-input.npy", match="required: OUTPUT")
     refused(capsys, "frobnicate", match="invalid choice: 'frobnicate'")
+
+
+def test_recompression_keeps_the_input_chunk_shape(tmp_path):
+    data = np.arange(1000, dtype="f8").reshape(100, 10)
+    source = tmp_path / "in.b2nd"
+    blosc2.asarray(data, urlpath=str(source), chunks=(30, 10), mode="w")
+    out = tmp_path / "out.b2nd"
+    assert cli.main(["compress", str(source), str(out), "--quiet"]) == 0
+    result = blosc2.open(str(out))
+    assert result.chunks == (30, 10)
+    assert np.array_equal(result[:], data)
+    other = tmp_path / "other.b2nd"
+    assert cli.main(["compress", str(source), str(other), "--quiet", "--chunks", "50,10"]) == 0
+    assert blosc2.open(str(other)).chunks == (50, 10)

@@ -257,6 +257,9 @@ def _cmd_compress(args: argparse.Namespace) -> int:
     shape = tuple(int(s) for s in data.shape)
     chunks = parse_shape("--chunks", args.chunks, shape)
     blocks = parse_shape("--blocks", args.blocks, shape)
+    if chunks is None and isinstance(data, blosc2.NDArray) and shape:
+        # re-compression keeps the input's chunk shape unless told otherwise
+        chunks = tuple(int(c) for c in data.chunks)
     if (
         chunks is not None
         and blocks is not None
