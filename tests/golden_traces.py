@@ -15,14 +15,19 @@ import numpy as np
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
 
-from conftest import DATA, FakeClock  # noqa: E402
-
 from btune import engine  # noqa: E402
 from btune.config import resolve  # noqa: E402
+from conftest import DATA, FakeClock  # noqa: E402
 
 CASES = {
     "genetic_retina_t05": ("retina_fundus_rgb_slice.npy", (4, 256, 3), "genetic", 0.5, "COMP"),
-    "genetic_randhie_t1_decomp": ("randhie_panel_slice.npy", (20, 45), "genetic", 1.0, "DECOMP"),
+    "genetic_randhie_t1_decomp": (
+        "randhie_panel_slice.npy",
+        (20, 45),
+        "genetic",
+        1.0,
+        "DECOMP",
+    ),
     "probe_randhie_t05": ("randhie_panel_slice.npy", (20, 45), "probe", 0.5, "COMP"),
 }
 
