@@ -1,4 +1,4 @@
-"""The engine reproduces recorded traces exactly (regenerate: python tests/golden_traces.py)."""
+"""The engine reproduces the recorded traces (tests/golden_traces.py rewrites them)."""
 
 from __future__ import annotations
 
