@@ -47,7 +47,10 @@ def npy(tmp_path):
 def test_compress_writes_a_plain_blosc2_file(capsys, tmp_path, npy):
     path, data = npy
     out_path = tmp_path / "out.b2nd"
-    code, out, err = run(capsys, "compress", path, out_path, "--chunks", "16,64")
+    # the genetic search stores chunk by chunk, so the special first chunk is reported
+    code, out, err = run(
+        capsys, "compress", path, out_path, "--chunks", "16,64", "--strategy", "genetic"
+    )
     assert code == 0, err
     check_file_roundtrip(data, out_path)
     arr = blosc2.open(str(out_path))
@@ -80,7 +83,9 @@ def test_compress_json(capsys, tmp_path, npy):
     assert report["config"]["perf_mode"] == "DECOMP"
     assert report["config"]["bandwidth"] == 500 * 2**20
     assert sum(p["chunks"] for p in report["params"]) + report["special_chunks"] == 6
-    assert report["special_chunks"] >= 1
+    # the default strategy settles before storing anything: blosc2 writes every chunk,
+    # its constant first chunk included, so none is counted as special here
+    assert report["special_chunks"] == 0
     assert set(report["best"]) >= {"codec", "filters", "clevel", "splitmode"}
 
 

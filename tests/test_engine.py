@@ -402,3 +402,22 @@ def test_sample_is_whole_blocks_spread_over_the_array(
     assert len(sample) == pieces
     assert {s.nbytes for s in sample} == {piece_bytes}
     assert all(s.nbytes % layout.blocksize == 0 for s in sample)
+
+
+def test_one_element_chunks_are_not_special_and_settle_fast():
+    data = np.arange(4000, dtype="i2").reshape(40, 100)
+    result = btune.compress(data, chunks=(1, 1))
+    check_roundtrip(data, result.array)
+    assert result.tuned == []  # the probe settled before the first chunk
+    assert result.tail_start == 0
+    genetic = btune.compress(data[:4, :50], chunks=(1, 1), strategy="genetic")
+    check_roundtrip(data[:4, :50], genetic.array)
+    assert not any(r.special for r in genetic.records)
+
+
+def test_a_constant_first_chunk_goes_with_the_fast_path_under_probe():
+    data = np.zeros((40, 10))
+    data[20:] = np.random.default_rng(0).standard_normal((20, 10))
+    result = btune.compress(data, chunks=(10, 10))
+    check_roundtrip(data, result.array)
+    assert result.tail_start == 0

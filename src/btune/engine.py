@@ -382,8 +382,14 @@ class _Run:
         region = np.asarray(self.data[self.layout.chunk_slices(index)])
         buffer = self.layout.chunk_buffer(region)
 
-        # a chunk of one repeated value is stored as it is and never wins
-        if _is_single_value(region):
+        # propose; a strategy that settles here leaves this chunk to the fast path
+        step = self.strategy.propose(self.probe)
+        if self.strategy.finished and step.params == self.strategy.best:
+            return False
+
+        # a chunk of one repeated value is stored as it is and never wins (the
+        # strategy proposes the same step again for the next chunk)
+        if region.size > 1 and _is_single_value(region):
             params = self.strategy.best
             m, packed = self.measure(buffer, params, keep=True)
             m = dataclasses.replace(m, special=True)
@@ -391,11 +397,6 @@ class _Run:
             self._record(index, Step(params, "SPECIAL", "-"), m, "S")
             self.output.array(params).schunk.update_chunk(index, packed)
             return True
-
-        # propose; a strategy that settles here leaves this chunk to the fast path
-        step = self.strategy.propose(self.probe)
-        if self.strategy.finished and step.params == self.strategy.best:
-            return False
 
         # compress and measure
         m, packed = self.measure(buffer, step.params, keep=True)
