@@ -609,7 +609,7 @@ def test_command_line_run(
 def test_command_line_reports_a_missing_input(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert bench.run(parse([str(tmp_path / "nope.npy"), "--quiet"])) == 1
+    assert bench.run(parse([str(tmp_path / "nope.npy"), "--quiet"])) == 2  # bad input: exit code 2, like compress
     assert "btune bench: error:" in capsys.readouterr().err
 
 
@@ -617,7 +617,7 @@ def test_command_line_refuses_unknown_formats(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     (tmp_path / "x.csv").write_text("1,2\n")
-    assert bench.run(parse([str(tmp_path / "x.csv"), "--quiet"])) == 1
+    assert bench.run(parse([str(tmp_path / "x.csv"), "--quiet"])) == 2
     message = capsys.readouterr().err
     assert message.startswith("btune bench: error: ") and "x.csv" in message
     assert "unknown input type '.csv'" in message
@@ -687,3 +687,22 @@ def test_corpus_report_summaries_and_targets() -> None:
     assert "## Files with at least 16 chunks" in text and "2 file(s)." in text
     assert "## Small inputs (fewer than 16 chunks)" in text and "1 file(s)." in text
     assert "machine: 2 core(s)" in text and "python-blosc2 4" in text
+
+
+def test_command_line_checks_output_paths_before_measuring(tmp_path: Path, capsys) -> None:
+    data = tmp_path / "a.npy"
+    np.save(data, np.arange(100.0))
+    missing = str(tmp_path / "nope" / "x.json")
+    assert bench.run(parse([str(data), "--quiet", "--json", missing])) == 2
+    assert bench.run(parse([str(data), "--quiet", "--plot", str(tmp_path / "x.txt")])) == 2
+    out, err = capsys.readouterr()
+    assert out == ""  # nothing was measured
+    assert "does not exist" in err and "must end in .png" in err
+
+
+def test_command_line_rejects_bad_environment(tmp_path: Path, monkeypatch, capsys) -> None:
+    data = tmp_path / "a.npy"
+    np.save(data, np.arange(100.0))
+    monkeypatch.setenv("BTUNE_PERF_MODE", "FOO")
+    assert bench.run(parse([str(data), "--quiet"])) == 2
+    assert "BTUNE_PERF_MODE" in capsys.readouterr().err

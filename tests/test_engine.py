@@ -421,3 +421,42 @@ def test_a_constant_first_chunk_goes_with_the_fast_path_under_probe():
     result = btune.compress(data, chunks=(10, 10))
     check_roundtrip(data, result.array)
     assert result.tail_start == 0
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+@pytest.mark.parametrize(("chunks", "blocks"), [((34, 34), (11, 11)), ((13, 17), None)])
+def test_padded_records_keep_every_byte(strategy, chunks, blocks, tmp_path):
+    dtype = np.dtype(
+        {"names": ["x", "y"], "formats": ["u1", "<f4"], "offsets": [0, 4], "itemsize": 12}
+    )
+    raw = np.zeros((100, 100, 12), dtype="u1")  # padding bytes all zero
+    data = raw.view(dtype).reshape(100, 100)
+    data["x"] = np.arange(10000).reshape(100, 100) % 251
+    data["y"] = np.linspace(0, 1, 10000).reshape(100, 100)
+    path = tmp_path / "rec.b2nd"
+    btune.asarray(
+        data,
+        urlpath=str(path),
+        chunks=chunks,
+        blocks=blocks,
+        strategy=strategy,
+        behaviour={"nhards_before_stop": 1, "nsofts_before_hard": 0},
+    )
+    back = blosc2.open(str(path))[...]
+    assert back.dtype == dtype
+    assert back.tobytes() == data.tobytes()
+
+
+def test_writing_over_the_input_file_is_refused(tmp_path):
+    path = tmp_path / "same.b2nd"
+    blosc2.asarray(np.arange(100.0), urlpath=str(path), mode="w")
+    source = blosc2.open(str(path))
+    with pytest.raises(ValueError, match="input's own file"):
+        btune.asarray(source, urlpath=str(path), mode="w")
+    assert np.array_equal(blosc2.open(str(path))[:], np.arange(100.0))
+
+
+def test_tune_writes_nothing(tmp_path):
+    with pytest.raises(TypeError, match="btune.tune takes"):
+        btune.tune(np.arange(100.0), urlpath=str(tmp_path / "x.b2nd"))
+    assert not list(tmp_path.iterdir())

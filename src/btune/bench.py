@@ -51,7 +51,13 @@ from typing import Any, Protocol, TextIO, TypeVar
 import blosc2
 import numpy as np
 
-from btune.config import DEFAULT_BANDWIDTH, PerformanceMode, parse_strategy, parse_tradeoff
+from btune.config import (
+    DEFAULT_BANDWIDTH,
+    PerformanceMode,
+    parse_strategy,
+    parse_tradeoff,
+    resolve,
+)
 from btune.objective import Measurement, objective
 from btune.space import Params, core_count, oracle_settings
 
@@ -985,10 +991,33 @@ def progress_bar(
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run ``btune bench`` with parsed arguments; 0 on success, 1 on an error."""
+    """Run ``btune bench`` with parsed arguments.
+
+    0 on success, 2 for bad input or options (checked before the long run where
+    possible), 1 when writing a result fails.
+    """
     err = sys.stderr
     modes: list[PerformanceMode] = list(args.perf_modes)
     plot_mode = args.plot_mode or modes[0]
+    for flag, target, suffixes in (
+        ("--json", args.json, None),
+        ("--plot", args.plot, (".png",)),
+    ):
+        if not target or target == "-":
+            continue
+        folder = Path(target).parent
+        if not folder.is_dir():
+            print(
+                f"btune bench: error: {flag} {target}: folder {str(folder)!r} does not exist",
+                file=err,
+            )
+            return 2
+        if suffixes and Path(target).suffix.lower() not in suffixes:
+            print(
+                f"btune bench: error: {flag} {target}: must end in {', '.join(suffixes)}",
+                file=err,
+            )
+            return 2
     if args.plot:
         try:
             import matplotlib  # noqa: F401
@@ -998,19 +1027,20 @@ def run(args: argparse.Namespace) -> int:
                 "install it with: pip install 'btune[plot]'",
                 file=err,
             )
-            return 1
+            return 2
         if plot_mode not in modes:
             print(
                 f"btune bench: error: --plot-mode {plot_mode.name} is not among --perf-modes "
                 f"{','.join(m.name for m in modes)}",
                 file=err,
             )
-            return 1
+            return 2
     to_stdout = args.json == "-"
     show, bar = progress_bar(not args.quiet and err.isatty())
     reports = []
     try:
         for path in args.inputs:
+            resolve()  # bad BTUNE_* variables fail here, before any measuring
             data = load_input(path)
             report = bench_array(
                 data,
@@ -1026,9 +1056,9 @@ def run(args: argparse.Namespace) -> int:
                 if bar is not None:
                     bar.clear()
                 print(render_table(report) + "\n", flush=True)
-    except (OSError, ValueError) as error:
+    except (OSError, ValueError, TypeError) as error:
         print(f"btune bench: error: {error}", file=err)
-        return 1
+        return 2
     finally:
         if bar is not None:
             bar.close()

@@ -143,11 +143,19 @@ class Layout:
             for i, c, s in zip(coords, self.chunks, self.shape)
         )
 
+    @property
+    def structured(self) -> bool:
+        """Records (numpy copies of them may drop the bytes between fields)."""
+        return self.dtype.fields is not None
+
     def chunk_buffer(self, region: np.ndarray) -> np.ndarray:
         """The chunk's uncompressed bytes in b2nd order: padded, cut into blocks."""
         if self.simple and region.shape == self.chunks and region.flags.c_contiguous:
             return region
-        padded = np.zeros(self.padded_chunk, dtype=self.dtype)
+        if self.structured:
+            # opaque items keep every byte, padding between fields included
+            region = region.view(np.dtype((np.void, self.dtype.itemsize)))
+        padded = np.zeros(self.padded_chunk, dtype=region.dtype)
         padded[tuple(slice(0, n) for n in region.shape)] = region
         if self.blocks == self.padded_chunk:
             return padded
@@ -440,7 +448,15 @@ class _Run:
         """Chunks ``start`` … last through blosc2's own C path, with ``params``."""
         if self.trace is not None:
             self.trace.stop(params, self.layout.nchunks - start)
-        if start == 0 and self.output.can_write_whole(self.data):
+        if self.layout.structured:
+            # blosc2's own writes copy records field by field, losing padding bytes
+            array = self.output.array(params)
+            for index in range(start, self.layout.nchunks):
+                region = np.asarray(self.data[self.layout.chunk_slices(index)])
+                buffer = self.layout.chunk_buffer(region)
+                _, packed = self.measure(buffer, params, keep=True)
+                array.schunk.update_chunk(index, packed)
+        elif start == 0 and self.output.can_write_whole(self.data):
             self.output.write_whole(self.data, params)
         else:
             array = self.output.array(params)
@@ -608,6 +624,10 @@ def compress(
     layout = plan_layout(shape, dtype, chunks, blocks)
     if urlpath is not None:
         _check_urlpath(Path(urlpath), storage.get("mode"))
+        source = getattr(getattr(data, "schunk", None), "urlpath", None)
+        if source is not None and Path(source).resolve() == Path(urlpath).resolve():
+            msg = f"`urlpath` {str(urlpath)!r} is the input's own file; write elsewhere"
+            raise ValueError(msg)
 
     cores = core_count()
     hint = _hint_from_cparams(cparams, cores) if (config.cparams_hint and cparams) else None

@@ -82,6 +82,8 @@ def _bad_dtype(dtype: np.dtype[Any]) -> str | None:
     """Why ``dtype`` cannot be tuned, or None if it can."""
     if dtype.fields is not None:
         for name, (field_dtype, *_rest) in dtype.fields.items():
+            if field_dtype.kind == "V" and field_dtype.fields is None:
+                continue  # raw bytes, e.g. padding that blosc2 spells out as a field
             reason = _bad_dtype(field_dtype)
             if reason is not None:
                 return f"field {name!r} has {reason}"
