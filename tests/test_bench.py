@@ -609,7 +609,8 @@ def test_command_line_run(
 def test_command_line_reports_a_missing_input(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert bench.run(parse([str(tmp_path / "nope.npy"), "--quiet"])) == 2  # bad input: exit code 2, like compress
+    # bad input: exit code 2, like compress
+    assert bench.run(parse([str(tmp_path / "nope.npy"), "--quiet"])) == 2
     assert "btune bench: error:" in capsys.readouterr().err
 
 
