@@ -460,3 +460,30 @@ def test_tune_writes_nothing(tmp_path):
     with pytest.raises(TypeError, match="btune.tune takes"):
         btune.tune(np.arange(100.0), urlpath=str(tmp_path / "x.b2nd"))
     assert not list(tmp_path.iterdir())
+
+
+def test_first_measurement_is_preceded_by_an_untimed_warm_up(monkeypatch):
+    events = []
+    real = blosc2.compress2
+
+    def spy(src, **kwargs):
+        events.append(("compress", np.asarray(src).nbytes))
+        return real(src, **kwargs)
+
+    class Clock(FakeClock):
+        def __call__(self):
+            events.append(("clock", 0))
+            return super().__call__()
+
+    monkeypatch.setattr(engine.blosc2, "compress2", spy)
+    data = randhie()
+    engine.compress(data, resolve(strategy="probe"), chunks=(40, 45), clock=Clock())
+    sample = 40 * 45 * 8  # one whole block of the middle chunk
+    # the run's start, the warm-up (untimed), then the first timed probe
+    assert events[:5] == [
+        ("clock", 0),
+        ("compress", engine.WARM_UP_BYTES),
+        ("clock", 0),
+        ("compress", sample),
+        ("clock", 0),
+    ]
