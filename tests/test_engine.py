@@ -487,3 +487,17 @@ def test_first_measurement_is_preceded_by_an_untimed_warm_up(monkeypatch):
         ("compress", sample),
         ("clock", 0),
     ]
+
+
+@pytest.mark.parametrize(
+    ("cparams", "match"),
+    [
+        ({"codec": blosc2.Codec.ZSTD, "clevel": 0}, "clevel must be in 1..9"),
+        ({"codec": blosc2.Codec.ZSTD, "nthreads": 64}, "nthreads must be in 1.."),
+        ({"filters": [blosc2.Filter.DELTA]}, "not a pipeline btune searches"),
+        ({"codec": blosc2.Codec.NDLZ}, "`codec` must be one of"),
+    ],
+)
+def test_hints_outside_the_search_space_are_refused(cparams, match):
+    with pytest.raises(ValueError, match=match):
+        btune.asarray(np.arange(100.0), cparams=cparams, cparams_hint=True)

@@ -281,14 +281,29 @@ def _is_single_value(region: np.ndarray) -> bool:
 
 
 def _hint_from_cparams(cparams: Any, cores: int) -> Params:
-    """The user's own cparams as a starting point for the search."""
+    """The user's own cparams as a starting point for the search.
+
+    They must lie in the search space: a lossless codec, one of its filter
+    pipelines, clevel 1..9 and at most one thread per core.
+    """
     if isinstance(cparams, Mapping):
         cparams = blosc2.CParams(**cparams)
     codec = blosc2.Codec(cparams.codec).name
-    pipeline = Pipeline.from_filters(list(cparams.filters)) or Pipeline.SHUFFLE
+    pipeline = Pipeline.from_filters(list(cparams.filters))
+    if pipeline is None:
+        names = [getattr(f, "name", f) for f in cparams.filters]
+        accepted = ", ".join(p.value for p in Pipeline)
+        msg = f"`cparams` filters {names!r} are not a pipeline btune searches ({accepted})"
+        raise ValueError(msg)
+    if not 1 <= int(cparams.clevel) <= 9:
+        msg = f"`cparams` clevel must be in 1..9; got {cparams.clevel!r}"
+        raise ValueError(msg)
+    if not 1 <= int(cparams.nthreads) <= cores:
+        msg = f"`cparams` nthreads must be in 1..{cores} (the cores); got {cparams.nthreads!r}"
+        raise ValueError(msg)
     split = "NEVER" if cparams.splitmode == blosc2.SplitMode.NEVER_SPLIT else "ALWAYS"
-    threads = min(max(int(cparams.nthreads), 1), cores)
-    return Params(codec, pipeline, max(1, int(cparams.clevel)), split, threads, threads)
+    threads = int(cparams.nthreads)
+    return Params(codec, pipeline, int(cparams.clevel), split, threads, threads)
 
 
 class _Run:
