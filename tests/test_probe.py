@@ -174,3 +174,16 @@ def test_deterministic_for_the_same_measurements(tradeoff, mode):
     a, b = make(tradeoff, mode), make(tradeoff, mode)
     assert a.propose(table) == b.propose(table)
     assert math.isfinite(a.score(table(a.best)))
+
+
+def test_speed_leaning_runs_look_at_three_candidates_unless_one_stores_raw():
+    calls: list[Params] = []
+
+    def costly(params: Params) -> Measurement:
+        calls.append(params)
+        return Measurement(SAMPLE, SAMPLE // 3, 1e-3, 0.0)  # all compress: none raw
+
+    make(0.0).propose(costly)
+    assert len(calls) == 3  # over budget after the first, yet three are looked at
+    ladder = _ladder(0.0, PerformanceMode.COMP, 4)
+    assert labels(calls) == [Params(*c).label() for c in ladder[:3]]

@@ -55,6 +55,9 @@ SCREEN_CLEVEL = 5
 #: Candidates always tried, whatever the budget: one look past the prior's first
 #: choice guards against data the prior fits badly (a filter that defeats the codec).
 MIN_CANDIDATES = 2
+#: Speed-leaning runs look at the two BLOSCLZ variants and LZ4 after BITSHUFFLE,
+#: unless one of them stores the data raw first.
+MIN_SPEED_CANDIDATES = 3
 
 
 Candidate = tuple[str, Pipeline, int, str]
@@ -95,7 +98,8 @@ def _ladder(tradeoff: float, mode: PerformanceMode, typesize: int) -> list[Candi
         order += [("BLOSCLZ", nof, 1, n), ("BLOSCLZ", sh, 5, a), ("LZ4HC", nof, 9, n)]
         order += [("LZ4", bit, 1, a), ("LZ4", nof, 5, n)]
     else:
-        order = [("BLOSCLZ", sh, 1, n), ("LZ4", bit, 1, a), ("BLOSCLZ", nof, 1, n)]
+        # BLOSCLZ first, with and without shuffling: either often stores raw, at copy speed
+        order = [("BLOSCLZ", sh, 1, n), ("BLOSCLZ", nof, 1, n), ("LZ4", bit, 1, a)]
         order += [("LZ4", nof, 1, a), ("BLOSCLZ", delta, 1, a), ("LZ4", sh, 1, a)]
         order += [("LZ4", nof, 5, n)]
     present = set(available_codecs())
@@ -165,7 +169,9 @@ class ProbeStrategy(Strategy):
                 # stored raw: the codec gave up and copied, at the speed of a copy,
                 # which no candidate beats by more than noise when speed is what counts
                 return False
-            if len(self.history) < MIN_CANDIDATES:
+            if len(self.history) < (
+                MIN_SPEED_CANDIDATES if tradeoff < 1 / 3 else MIN_CANDIDATES
+            ):
                 return True
             # the expected cost of the whole write with the best so far
             cost = best_m.ctime + (best_m.dtime if mode is not PerformanceMode.COMP else 0.0)
