@@ -183,7 +183,9 @@ def test_speed_leaning_runs_look_at_three_candidates_unless_one_stores_raw():
         calls.append(params)
         return Measurement(SAMPLE, SAMPLE // 3, 1e-3, 0.0)  # all compress: none raw
 
-    make(0.0).propose(costly)
+    # the array is only twice the sample: one probe already spends the budget
+    config = resolve(tradeoff=0.0, strategy="probe")
+    ProbeStrategy(config, typesize=4, cores=2, nbytes=2 * SAMPLE).propose(costly)
     assert len(calls) == 3  # over budget after the first, yet three are looked at
     ladder = _ladder(0.0, PerformanceMode.COMP, 4)
     assert labels(calls) == [Params(*c).label() for c in ladder[:3]]
