@@ -234,15 +234,15 @@ def test_compress_empty_and_object_arrays(capsys, tmp_path):
 @pytest.mark.parametrize(
     ("flags", "words"),
     [
-        (["--chunks", "16"], r"--chunks has 1 value\(s\) but the input has 2 dimension"),
-        (["--chunks", "16,64,2"], "--chunks has 3 value"),
-        (["--chunks", "16,0"], "--chunks must be positive in every dimension"),
-        (["--chunks=-16,64"], "--chunks must be positive"),
+        (["--chunks", "16"], r"--chunks` has 1 value\(s\) but the array has 2 dimension"),
+        (["--chunks", "16,64,2"], "--chunks` has 3 value"),
+        (["--chunks", "16,0"], "--chunks` must be positive in every dimension"),
+        (["--chunks=-16,64"], "--chunks` must be positive"),
         (["--chunks", "16,a"], "--chunks must be positive integers separated by commas"),
-        (["--blocks", "8"], "--blocks has 1 value"),
+        (["--blocks", "8"], "--blocks` has 1 value"),
         (
             ["--chunks", "16,64", "--blocks", "32,64"],
-            "--blocks 32,64 must not exceed --chunks",
+            r"`blocks` \(32, 64\) must not exceed `chunks` \(16, 64\)",
         ),
         (["--tradeoff", "0.3,0.3,0.4"], "quality mode, which btune does not support yet"),
         (["--tradeoff", "abc"], r"--tradeoff must be a number in \[0, 1\]; got 'abc'"),

@@ -284,7 +284,11 @@ def test_measurement_objects_for_decomp_mode_include_dtime():
 @pytest.mark.parametrize(
     ("kwargs", "exc", "match"),
     [
-        ({"chunks": (10, 10)}, ValueError, "`chunks` must have 1 value"),
+        (
+            {"chunks": (10, 10)},
+            ValueError,
+            r"`chunks` has 2 value\(s\) but the array has 1 dimension",
+        ),
         ({"chunks": (0,)}, ValueError, "positive"),
         ({"chunks": (10,), "blocks": (20,)}, ValueError, "must not exceed"),
         ({"chunks": "ab"}, TypeError, "sequence of positive integers"),

@@ -90,7 +90,7 @@ def parse_tradeoff(text: str) -> float | tuple[float, ...]:
 
 
 def parse_shape(flag: str, text: str | None, shape: tuple[int, ...]) -> tuple[int, ...] | None:
-    """``"100,128"`` → ``(100, 128)``, checked against the input's ``shape``."""
+    """``"100,128"`` → ``(100, 128)``, checked against the input's ``shape`` by the engine."""
     if text is None:
         return None
     try:
@@ -100,16 +100,7 @@ def parse_shape(flag: str, text: str | None, shape: tuple[int, ...]) -> tuple[in
             f"{flag} must be positive integers separated by commas, e.g. 100,128; got {text!r}"
         )
         raise ValueError(msg) from err
-    if len(values) != len(shape):
-        msg = (
-            f"{flag} has {len(values)} value(s) but the input has {len(shape)} "
-            f"dimension(s) (shape {shape}); got {text!r}"
-        )
-        raise ValueError(msg)
-    if any(v <= 0 for v in values):
-        msg = f"{flag} must be positive in every dimension; got {text!r}"
-        raise ValueError(msg)
-    return values
+    return engine.parse_shape(flag, values, shape)
 
 
 def _config(args: argparse.Namespace, **extra: Any) -> Config:
@@ -260,13 +251,8 @@ def _cmd_compress(args: argparse.Namespace) -> int:
     if chunks is None and isinstance(data, blosc2.NDArray) and shape:
         # re-compression keeps the input's chunk shape unless told otherwise
         chunks = tuple(int(c) for c in data.chunks)
-    if (
-        chunks is not None
-        and blocks is not None
-        and any(b > c for b, c in zip(blocks, chunks, strict=True))
-    ):
-        msg = f"--blocks {args.blocks} must not exceed --chunks {args.chunks} in any dimension"
-        raise ValueError(msg)
+    if chunks is not None and blocks is not None:
+        engine.plan_layout(shape, data.dtype, chunks, blocks)  # blocks must fit the chunks
     metadata = input_metadata(data)
 
     extra: dict[str, Any] = {}

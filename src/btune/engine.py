@@ -209,7 +209,8 @@ def blosc2_environment() -> Iterator[None]:
             os.environ[_PLUGIN_TRIGGER] = saved
 
 
-def _parse_shape(name: str, value: Any, shape: tuple[int, ...]) -> tuple[int, ...] | None:
+def parse_shape(name: str, value: Any, shape: tuple[int, ...]) -> tuple[int, ...] | None:
+    """``chunks`` or ``blocks`` as a tuple with one positive integer per dimension."""
     if value is None:
         return None
     if isinstance(value, (int, np.integer)):
@@ -221,8 +222,8 @@ def _parse_shape(name: str, value: Any, shape: tuple[int, ...]) -> tuple[int, ..
         raise TypeError(msg) from err
     if len(parsed) != len(shape):
         msg = (
-            f"`{name}` must have {len(shape)} value(s), one per dimension of shape {shape};"
-            f" got {value!r}"
+            f"`{name}` has {len(parsed)} value(s) but the array has {len(shape)} dimension(s)"
+            f" (shape {shape}); got {value!r}"
         )
         raise ValueError(msg)
     if any(v <= 0 for v in parsed):
@@ -235,8 +236,8 @@ def plan_layout(
     shape: tuple[int, ...], dtype: np.dtype[Any], chunks: Any = None, blocks: Any = None
 ) -> Layout:
     """The chunk and block shapes to use: as given, else as blosc2 would choose."""
-    chunks_t = _parse_shape("chunks", chunks, shape)
-    blocks_t = _parse_shape("blocks", blocks, shape)
+    chunks_t = parse_shape("chunks", chunks, shape)
+    blocks_t = parse_shape("blocks", blocks, shape)
     if chunks_t is not None and blocks_t is not None:
         too_big = [i for i, (b, c) in enumerate(zip(blocks_t, chunks_t)) if b > c]
         if too_big:
