@@ -181,3 +181,12 @@ def test_numpy_scalars_are_accepted():
     assert config.behaviour.nsofts_before_hard == 2
     with pytest.raises(TypeError, match="`tradeoff` must be a number"):
         Config(tradeoff=np.bool_(True))
+
+
+def test_params_hold_only_search_space_levels():
+    from btune.space import Params, Pipeline
+
+    with pytest.raises(ValueError, match=r"`clevel` must be in 1\.\.9; got 0"):
+        Params("LZ4", Pipeline.SHUFFLE, 0, "ALWAYS", 1, 1)
+    with pytest.raises(ValueError, match="`codec` must be one of"):
+        Params("NDLZ")

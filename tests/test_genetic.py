@@ -504,7 +504,6 @@ def test_hint_with_no_soft_readapts_starts_hard() -> None:
     ("hint", "message"),
     [
         (Params("ZLIB", Pipeline.SHUFFLE, 5, "ALWAYS", 1, 1), "codec in LZ4, ZSTD"),
-        (Params("LZ4", Pipeline.SHUFFLE, 0, "ALWAYS", 1, 1), r"clevel in 1\.\.9"),
         (
             Params("LZ4", Pipeline.SHUFFLE, 5, "ALWAYS", 1, 3),
             r"nthreads and dthreads in 1\.\.2",

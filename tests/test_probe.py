@@ -189,3 +189,15 @@ def test_speed_leaning_runs_look_at_three_candidates_unless_one_stores_raw():
     assert len(calls) == 3  # over budget after the first, yet three are looked at
     ladder = _ladder(0.0, PerformanceMode.COMP, 4)
     assert labels(calls) == [Params(*c).label() for c in ladder[:3]]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "exc", "match"),
+    [
+        ({"typesize": 0, "cores": 2}, ValueError, "`typesize` must be an integer >= 1; got 0"),
+        ({"typesize": 4, "cores": "2"}, TypeError, "`cores` must be an integer >= 1; got '2'"),
+    ],
+)
+def test_every_strategy_checks_typesize_and_cores(kwargs, exc, match):
+    with pytest.raises(exc, match=match):
+        ProbeStrategy(resolve(strategy="probe"), **kwargs)

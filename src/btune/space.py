@@ -108,8 +108,8 @@ class Params:
             raise ValueError(msg)
         if not isinstance(self.pipeline, Pipeline):
             object.__setattr__(self, "pipeline", Pipeline(self.pipeline))
-        if not 0 <= self.clevel <= 9:
-            msg = f"`clevel` must be in 0..9; got {self.clevel!r}"
+        if not 1 <= self.clevel <= 9:
+            msg = f"`clevel` must be in 1..9; got {self.clevel!r}"
             raise ValueError(msg)
         if self.splitmode not in ("ALWAYS", "NEVER"):
             msg = f"`splitmode` must be 'ALWAYS' or 'NEVER'; got {self.splitmode!r}"

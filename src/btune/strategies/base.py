@@ -68,6 +68,13 @@ class Strategy(abc.ABC):
         nbytes: int | None = None,
         seed: int = 0,
     ) -> None:
+        for label, value in (("typesize", typesize), ("cores", cores)):
+            if isinstance(value, bool) or not isinstance(value, int):
+                msg = f"`{label}` must be an integer >= 1; got {value!r}"
+                raise TypeError(msg)
+            if value < 1:
+                msg = f"`{label}` must be an integer >= 1; got {value!r}"
+                raise ValueError(msg)
         if config.perf_mode is PerformanceMode.AUTO:
             msg = "a strategy needs a resolved config (perf_mode COMP, DECOMP or BALANCED)"
             raise ValueError(msg)

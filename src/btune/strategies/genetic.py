@@ -237,13 +237,6 @@ class GeneticStrategy(Strategy):
         super().__init__(
             config, typesize=typesize, cores=cores, hint=hint, nbytes=nbytes, seed=seed
         )
-        for label, value in (("typesize", typesize), ("cores", cores)):
-            if isinstance(value, bool) or not isinstance(value, int):
-                msg = f"`{label}` must be an integer >= 1; got {value!r}"
-                raise TypeError(msg)
-            if value < 1:
-                msg = f"`{label}` must be an integer >= 1; got {value!r}"
-                raise ValueError(msg)
         self._available = tuple(available_codecs() if codecs is None else codecs)
         if not self._available:
             msg = "`codecs` must name at least one codec; got none"
@@ -291,8 +284,6 @@ class GeneticStrategy(Strategy):
         problems = []
         if hint.codec not in self._available:
             problems.append(f"codec in {', '.join(self._available)}")
-        if not CLEVEL_MIN <= hint.clevel <= CLEVEL_MAX:
-            problems.append(f"clevel in {CLEVEL_MIN}..{CLEVEL_MAX}")
         if not (hint.nthreads <= self.cores and hint.dthreads <= self.cores):
             problems.append(f"nthreads and dthreads in 1..{self.cores}")
         if problems:
