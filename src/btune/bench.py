@@ -7,18 +7,21 @@ For one input array (:func:`bench_array`) everything happens in memory:
    cores) and reads it back with ``arr[:]``.  Every timing is the minimum of
    :data:`RUNS` runs, taken round-robin over the settings (never several runs of
    one setting in a row).  The timings do not depend on the tradeoff or the perf
-   mode, so they are measured once and scored for every (tradeoff, mode).  For
-   each (tradeoff, mode) the :data:`TOP` best settings are then re-timed with
-   :data:`FINAL_RUNS` runs (the union of those short lists, round-robin) and the
-   best of them by the re-timed objective is crowned.  At tradeoff 1 the
-   objective does not depend on time, so nothing is re-timed there.  Inputs above
-   :data:`SAMPLE_ABOVE` bytes are represented in the oracle by a chunk-aligned
-   sample (the report says so).
-2. **Defaults and btune.**  The defaults (``blosc2.asarray`` with the same chunks
-   and default cparams) and every tuned write (``engine.compress`` for each
-   strategy, tradeoff and mode) take turns, :data:`RUNS` rounds.  A run writes,
-   reads the output back and, for btune, writes the same chunks again with
-   exactly the recorded parameters (``engine.replay``).
+   mode, so they are measured once and scored for every (tradeoff, mode), giving
+   each (tradeoff, mode) a short list of its :data:`TOP` best settings.  At
+   tradeoff 1 the objective does not depend on time, so the best is crowned at
+   once.  Inputs above :data:`SAMPLE_ABOVE` bytes are represented in the oracle by
+   a chunk-aligned sample (the report says so).
+2. **Final round: short lists, defaults and btune.**  The union of the short
+   lists (:data:`FINAL_RUNS` runs each), the defaults (``blosc2.asarray`` with the
+   same chunks and default cparams) and every tuned write (``engine.compress`` for
+   each strategy, tradeoff and mode; :data:`RUNS` runs each) take turns in one
+   round-robin, so that all of them are timed in the same state of the process
+   (the allocator's free memory, for one, changes how fast any write runs).  The
+   best of each short list by the re-timed objective is crowned.  A btune run
+   writes, reads the output back, drops it and writes the same chunks again with
+   exactly the recorded parameters (``engine.replay``).  No output outlives its
+   run.
 
 Scores follow :mod:`btune.objective` on the whole array: ``ctime`` is the write
 time, ``dtime`` the read time, ``cbytes`` the compressed size.
@@ -211,17 +214,24 @@ def _oracle_sample(
 # Measuring
 
 
-def interleave(tasks: Sequence[Callable[[], T]], runs: int) -> Iterator[tuple[int, int, T]]:
-    """Run every task ``runs`` times, round-robin; yield ``(task, run, result)``.
+def interleave(
+    tasks: Sequence[Callable[[], T]], runs: int | Sequence[int]
+) -> Iterator[tuple[int, int, T]]:
+    """Run every task ``runs`` times (or ``runs[i]`` times), round-robin.
 
-    Each round starts one task later than the one before, so that no task always
-    runs right after the same neighbour (a slow write leaves caches and clocks in
-    a state that the next one pays for).
+    Yields ``(task, run, result)``.  Each round starts one task later than the one
+    before, so that no task always runs right after the same neighbour (a slow
+    write leaves caches and clocks in a state that the next one pays for); a task
+    that has had its runs drops out of the later rounds.
     """
-    n = len(tasks)
-    for r in range(runs):
-        for k in range(n):
-            i = (k + r) % n
+    counts = [runs] * len(tasks) if isinstance(runs, int) else list(runs)
+    if len(counts) != len(tasks):
+        msg = f"{len(counts)} run count(s) for {len(tasks)} task(s)"
+        raise ValueError(msg)
+    for r in range(max(counts, default=0)):
+        active = [i for i, n in enumerate(counts) if n > r]
+        for k in range(len(active)):
+            i = active[(k + r) % len(active)]
             # no garbage collection inside a timed task (it runs between tasks instead)
             gc.disable()
             try:
@@ -235,11 +245,12 @@ def _write(data: np.ndarray, chunks: tuple[int, ...], params: Params | None) -> 
     """One in-memory write: blosc2's defaults (``params`` None) or an oracle setting."""
     if params is None:
         return blosc2.asarray(data, chunks=chunks)
+    # the same form of call as btune's own whole-array write (dicts: the cheapest)
     return blosc2.asarray(
         data,
         chunks=chunks,
-        cparams=params.cparams(),
-        dparams=blosc2.DParams(nthreads=params.dthreads),
+        cparams=params.cparams_dict(),
+        dparams={"nthreads": params.dthreads},
     )
 
 
@@ -482,83 +493,105 @@ def _figures(
     return Figures(label, m.nbytes, m.cbytes, m.ctime, m.dtime, obj, math.exp(oracle - obj))
 
 
-def _crown(
-    data: np.ndarray,
-    chunks: tuple[int, ...],
-    settings: Sequence[Params],
+def _ranked(
+    t: float,
+    mode: PerformanceMode,
+    table: dict[int, SettingTiming],
+    nbytes: int,
+    bandwidth: float,
+) -> list[int]:
+    """Indices of ``table`` from the best objective to the worst."""
+
+    def score(i: int) -> float:
+        return objective(table[i].measurement(nbytes), mode, t, bandwidth)
+
+    # Ties (same score) go to the earlier setting, so the result is deterministic.
+    return sorted(table, key=lambda i: (-score(i), i))
+
+
+def _shortlists(
     timings: Sequence[SettingTiming],
     combos: Sequence[tuple[float, PerformanceMode]],
+    nbytes: int,
     bandwidth: float,
-    clock: Clock,
-    tick: Callable[[], None],
-    on_union: Callable[[int], None],
+) -> dict[tuple[float, PerformanceMode], list[int]]:
+    """Per (tradeoff, mode) below tradeoff 1: the :data:`TOP` best of the first pass."""
+    first = dict(enumerate(timings))
+    return {
+        (t, mode): _ranked(t, mode, first, nbytes, bandwidth)[:TOP]
+        for t, mode in combos
+        if t < 1.0
+    }
+
+
+def _crown(
+    timings: Sequence[SettingTiming],
+    retimed: dict[int, SettingTiming],
+    shortlists: dict[tuple[float, PerformanceMode], list[int]],
+    combos: Sequence[tuple[float, PerformanceMode]],
+    nbytes: int,
+    bandwidth: float,
 ) -> list[tuple[int, SettingTiming, bool]]:
     """Per (tradeoff, mode): the crowned setting's index, its timing, whether re-timed."""
-    nbytes = int(data.nbytes)
-
-    def ranked(t: float, mode: PerformanceMode, table: dict[int, SettingTiming]) -> list[int]:
-        def score(i: int) -> float:
-            return objective(table[i].measurement(nbytes), mode, t, bandwidth)
-
-        # Ties (same score) go to the earlier setting, so the result is deterministic.
-        return sorted(table, key=lambda i: (-score(i), i))
-
-    first = dict(enumerate(timings))
-    shortlists = {(t, mode): ranked(t, mode, first)[:TOP] for t, mode in combos if t < 1.0}
-    union = sorted({i for short in shortlists.values() for i in short})
-    on_union(len(union))
-    retimed: dict[int, SettingTiming] = {}
-    if union:
-        fresh = _time_settings(
-            data, chunks, [settings[i] for i in union], FINAL_RUNS, clock, tick
-        )
-        retimed = dict(zip(union, fresh, strict=True))
     crowned = []
     for t, mode in combos:
         if t < 1.0:
             short = {i: retimed[i] for i in shortlists[(t, mode)]}
-            winner = ranked(t, mode, short)[0]
+            winner = _ranked(t, mode, short, nbytes, bandwidth)[0]
             crowned.append((winner, retimed[winner], True))
         else:
-            winner = ranked(t, mode, first)[0]
+            winner = _ranked(t, mode, dict(enumerate(timings)), nbytes, bandwidth)[0]
             crowned.append((winner, timings[winner], False))
     return crowned
 
 
 @dataclasses.dataclass
 class _TunedRuns:
-    """The runs of one tuned write so far: the fastest one's output is kept."""
+    """The runs of one tuned write so far: what the fastest one chose and stored."""
 
     ctime: float = math.inf
     dtime: float = math.inf
     rtime: float = math.inf
     cbytes: int = 0
-    result: Any = None
+    best: Params | None = None
+    distinct_params: int = 0
     cbytes_runs: list[int] = dataclasses.field(default_factory=list)
 
-    def add(self, ctime: float, dtime: float, rtime: float, result: Any) -> None:
-        cbytes = _cbytes(result.array)
+    def add(self, ctime: float, dtime: float, rtime: float, cbytes: int, result: Any) -> None:
         self.cbytes_runs.append(cbytes)
         self.dtime = min(self.dtime, dtime)
         self.rtime = min(self.rtime, rtime)
         if ctime < self.ctime:
-            self.ctime, self.cbytes, self.result = ctime, cbytes, result
+            self.ctime, self.cbytes, self.best = ctime, cbytes, result.best
+            self.distinct_params = len({r.params for r in result.records})
 
     def measurement(self, nbytes: int) -> Measurement:
         return Measurement(nbytes, self.cbytes, self.ctime, self.dtime)
 
 
-def _time_tuned(
+@dataclasses.dataclass
+class _FinalRound:
+    defaults: SettingTiming
+    retimed: dict[int, SettingTiming]
+    tuned: dict[Any, _TunedRuns]
+
+
+def _final_round(
     data: np.ndarray,
+    sample: np.ndarray,
     chunks: tuple[int, ...],
+    settings: Sequence[Params],
+    union: Sequence[int],
     configs: dict[K, Any],
     engine: Engine | None,
     clock: Clock,
     tick: Callable[[], None],
-) -> tuple[SettingTiming, dict[K, _TunedRuns]]:
-    """The defaults and each tuned write (config), round-robin, :data:`RUNS` rounds.
+) -> _FinalRound:
+    """The defaults, the short-listed settings (on ``sample``) and each tuned write, in turns.
 
-    A tuned run is: write (timed), read its output (timed), replay it (timed).
+    The defaults and the tuned writes run :data:`RUNS` times, the short-listed
+    settings :data:`FINAL_RUNS` times.  A tuned run is: write (timed), read its
+    output (timed), drop it, replay it (timed).
     """
     tuned = {key: _TunedRuns() for key in configs}
 
@@ -569,36 +602,48 @@ def _time_tuned(
         written = clock()
         _read(result.array)
         read = clock()
+        cbytes = _cbytes(result.array)
+        # the replay must not run beside this output (no other timed write does)
+        result = dataclasses.replace(result, array=None)
+        replay_start = clock()
         engine.replay(data, result)
         replayed = clock()
-        tuned[key].add(written - start, read - written, replayed - read, result)
+        tuned[key].add(
+            written - start, read - written, replayed - replay_start, cbytes, result
+        )
 
     tasks: list[Callable[[], Any]] = [
         functools.partial(_time_write_read, data, chunks, None, clock)
     ]
+    tasks += [
+        functools.partial(_time_write_read, sample, chunks, settings[i], clock) for i in union
+    ]
     tasks += [functools.partial(tuned_run, key) for key in configs]
-    defaults: SettingTiming | None = None
-    for i, _, out in interleave(tasks, RUNS):
-        if i == 0:
+    counts = [RUNS] + [FINAL_RUNS] * len(union) + [RUNS] * len(configs)
+    timings: dict[int, SettingTiming] = {}
+    for i, _, out in interleave(tasks, counts):
+        if i <= len(union):
             ctime, dtime, cbytes = out
-            defaults = (
+            old = timings.get(i)
+            timings[i] = (
                 SettingTiming(cbytes, ctime, dtime, 1)
-                if defaults is None
-                else defaults.merged(ctime, dtime, cbytes)
+                if old is None
+                else old.merged(ctime, dtime, cbytes)
             )
         tick()
-    assert defaults is not None
-    return defaults, tuned
+    retimed = {setting: timings[k + 1] for k, setting in enumerate(union)}
+    return _FinalRound(timings[0], retimed, tuned)
 
 
 def _tuned_figures(runs: _TunedRuns, base: Figures) -> BtuneFigures:
     fields = {f.name: getattr(base, f.name) for f in dataclasses.fields(Figures)}
     fields["overhead"] = runs.ctime / max(runs.rtime, 1e-12)
+    assert runs.best is not None
     return BtuneFigures(
         **fields,
         replay_time=runs.rtime,
-        best=runs.result.best.to_dict(),
-        distinct_params=len({r.params for r in runs.result.records}),
+        best=runs.best.to_dict(),
+        distinct_params=runs.distinct_params,
         cbytes_runs=tuple(runs.cbytes_runs),
     )
 
@@ -660,8 +705,7 @@ def _bench_array(
     ntuned = len(strategies) * len(combos)
     plan = {
         "oracle": len(settings) * RUNS,
-        "crown": FINAL_RUNS * min(len(settings), TOP * len(combos)),
-        "btune": (1 + ntuned) * RUNS,
+        "final": (1 + ntuned) * RUNS + FINAL_RUNS * min(len(settings), TOP * len(combos)),
     }
     done = 0
 
@@ -674,42 +718,40 @@ def _bench_array(
 
         return tick
 
-    def on_union(size: int) -> None:
-        plan["crown"] = FINAL_RUNS * size
-
-    # the oracle: every setting, round-robin, then the short lists re-timed
+    # the oracle's first pass: every setting, round-robin
     wall = time.perf_counter()
     sample, sample_info = _oracle_sample(data, chunks, SAMPLE_BYTES)
+    oracle_nbytes = int(sample.nbytes)
     timings = _time_settings(
         sample, chunks, settings, RUNS, clock, tick_for(f"{name}: oracle")
     )
-    crowned = _crown(
-        sample,
-        chunks,
-        settings,
-        timings,
-        combos,
-        bandwidth,
-        clock,
-        tick_for(f"{name}: oracle top {TOP}"),
-        on_union,
-    )
+    shortlists = _shortlists(timings, combos, oracle_nbytes, bandwidth)
+    union = sorted({i for short in shortlists.values() for i in short})
+    plan["final"] = (1 + ntuned) * RUNS + FINAL_RUNS * len(union)
     seconds["oracle"] = time.perf_counter() - wall
 
-    # the defaults and every tuned write, round-robin
+    # the short lists, the defaults and every tuned write, round-robin
     wall = time.perf_counter()
     configs = {
         (s, c): resolve(tradeoff=t, perf_mode=m.name, strategy=s, trace=False)
         for s in strategies
         for c, (t, m) in enumerate(combos)
     }
-    defaults, tuned = _time_tuned(
-        data, chunks, configs, engine, clock, tick_for(f"{name}: defaults and btune")
+    final = _final_round(
+        data,
+        sample,
+        chunks,
+        settings,
+        union,
+        configs,
+        engine,
+        clock,
+        tick_for(f"{name}: oracle top {TOP}, defaults and btune"),
     )
-    seconds["btune"] = time.perf_counter() - wall
+    crowned = _crown(timings, final.retimed, shortlists, combos, oracle_nbytes, bandwidth)
+    seconds["final"] = time.perf_counter() - wall
 
     # score every (tradeoff, mode)
-    oracle_nbytes = int(sample.nbytes)
     cases = []
     for c, ((t, mode), (index, timing, retimed)) in enumerate(
         zip(combos, crowned, strict=True)
@@ -719,14 +761,12 @@ def _bench_array(
             _figures, mode=mode, tradeoff=t, bandwidth=bandwidth, oracle=best
         )
         oracle = score(settings[index].label(), timing.measurement(oracle_nbytes))
-        dflt = score(_defaults_label(), defaults.measurement(nbytes))
-        btune = {
-            s: _tuned_figures(
-                tuned[(s, c)],
-                score(tuned[(s, c)].result.best.label(), tuned[(s, c)].measurement(nbytes)),
-            )
-            for s in strategies
-        }
+        dflt = score(_defaults_label(), final.defaults.measurement(nbytes))
+        btune = {}
+        for s in strategies:
+            runs = final.tuned[(s, c)]
+            assert runs.best is not None
+            btune[s] = _tuned_figures(runs, score(runs.best.label(), runs.measurement(nbytes)))
         cases.append(Case(t, mode.name, dflt, oracle, index, retimed, btune))
 
     return InputReport(
@@ -741,7 +781,7 @@ def _bench_array(
         timings=timings,
         oracle_nbytes=oracle_nbytes,
         oracle_sample=sample_info,
-        defaults=defaults,
+        defaults=final.defaults,
         defaults_label=_defaults_label(),
         cases=cases,
         seconds=seconds,

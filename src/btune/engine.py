@@ -412,14 +412,14 @@ class _Run:
 
     def tune_chunk(self, index: int) -> bool:
         """Store chunk ``index``; False if the strategy settled and the rest should follow."""
-        # read
-        region = np.asarray(self.data[self.layout.chunk_slices(index)])
-        buffer = self.layout.chunk_buffer(region)
-
         # propose; a strategy that settles here leaves this chunk to the fast path
         step = self.strategy.propose(self.probe)
         if self.strategy.finished and step.params == self.strategy.best:
             return False
+
+        # read
+        region = np.asarray(self.data[self.layout.chunk_slices(index)])
+        buffer = self.layout.chunk_buffer(region)
 
         # a chunk of one repeated value is stored as it is and never wins (the
         # strategy proposes the same step again for the next chunk)
@@ -529,11 +529,7 @@ class _Output:
         self._array: blosc2.NDArray | None = None
 
     def _dparams(self, params: Params) -> Any:
-        return (
-            self.dparams
-            if self.dparams is not None
-            else blosc2.DParams(nthreads=params.dthreads)
-        )
+        return self.dparams if self.dparams is not None else {"nthreads": params.dthreads}
 
     def array(self, params: Params) -> blosc2.NDArray:
         """The output (made with ``params`` if it does not exist yet)."""
@@ -544,7 +540,7 @@ class _Output:
                 layout.dtype,
                 chunks=layout.chunks,
                 blocks=layout.blocks,
-                cparams=params.cparams(layout.dtype.itemsize, layout.blocksize),
+                cparams=params.cparams_dict(layout.dtype.itemsize, layout.blocksize),
                 dparams=self._dparams(params),
                 **self.kwargs,
             )
@@ -559,7 +555,7 @@ class _Output:
             data,
             chunks=layout.chunks,
             blocks=layout.blocks,
-            cparams=params.cparams(layout.dtype.itemsize, layout.blocksize),
+            cparams=params.cparams_dict(layout.dtype.itemsize, layout.blocksize),
             dparams=self._dparams(params),
             **self.kwargs,
         )
@@ -596,7 +592,8 @@ def _finish_metadata(result: Result, version: str, vlmeta: Mapping[str, Any] | N
         "strategy": result.strategy,
         "config": result.config.to_dict(),
         "blocks": list(result.blocks),
-        "clevels": [p.clevel for p in result.chunk_params()],
+        "clevels": [r.params.clevel for r in result.tuned]
+        + [result.best.clevel] * (result.nchunks - result.tail_start),
     }
 
 

@@ -137,12 +137,20 @@ class Params:
             "nthreads": self.nthreads,
         }
 
-    def cparams(self, typesize: int | None = None, blocksize: int = 0) -> blosc2.CParams:
-        """The matching ``blosc2.CParams`` (``typesize`` None lets blosc2 fill it)."""
+    def cparams_dict(self, typesize: int | None = None, blocksize: int = 0) -> dict[str, Any]:
+        """The fields of :meth:`cparams` as a dict, which ``blosc2.asarray`` also takes.
+
+        A dict costs ``blosc2.asarray`` about 20 µs less than a ``CParams`` (which it
+        converts to a dict, deep-copying it): a visible share of a millisecond write.
+        """
         kwargs = self.compress_kwargs(typesize or 8, blocksize)
         if typesize is None:
             del kwargs["typesize"]
-        return blosc2.CParams(**kwargs)
+        return kwargs
+
+    def cparams(self, typesize: int | None = None, blocksize: int = 0) -> blosc2.CParams:
+        """The matching ``blosc2.CParams`` (``typesize`` None lets blosc2 fill it)."""
+        return blosc2.CParams(**self.cparams_dict(typesize, blocksize))
 
     def to_dict(self) -> dict[str, Any]:
         return {
