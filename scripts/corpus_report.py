@@ -240,11 +240,12 @@ def render_markdown(doc: dict[str, Any]) -> str:
         f"{final_s:.1f} s",
         "",
         'Protocol (DESIGN, "How we measure it"): in memory; every timing is the minimum '
-        f"of {doc['protocol']['runs']} runs interleaved with the other candidates; the "
+        f"of {doc['protocol']['runs']} runs interleaved with the other candidates (each "
+        "round in its own shuffled order, so no write always follows the same one); the "
         f"oracle is the best of the 200 settings (blosc2's default blocks, all cores), its "
         f"{doc['protocol']['top']} best per tradeoff and mode re-timed with "
         f"{doc['protocol']['final_runs']} runs before one is crowned (not needed at "
-        "tradeoff 1, where time does not count), in the same round-robin as the defaults "
+        "tradeoff 1, where time does not count), in the same rounds as the defaults "
         "and btune's writes, so all are timed in the same state of the process. Absolute "
         "speeds vary by machine and run; compare the figures of one run.",
         "",

@@ -211,7 +211,27 @@ def test_parse_size_rejects(text: str) -> None:
 # The protocol: round-robin, minimum of 3, top 5 re-timed with 5 runs
 
 
-def test_interleave_is_round_robin() -> None:
+def scheduled(names: list[Any], counts: list[int]) -> list[Any]:
+    """The order in which interleave runs tasks ``names`` with ``counts`` runs each."""
+    out = []
+    for r in range(max(counts)):
+        active = [n for n, c in zip(names, counts, strict=True) if c > r]
+        out += [active[k] for k in bench.round_order(len(active), r)]
+    return out
+
+
+def test_round_order_is_a_fixed_shuffle_per_round() -> None:
+    for n in (1, 2, 5, 40):
+        for r in range(4):
+            assert sorted(bench.round_order(n, r)) == list(range(n))
+            assert bench.round_order(n, r) == bench.round_order(n, r)
+    # the neighbours change from round to round: no task always follows the same one
+    rounds = [bench.round_order(8, r) for r in range(3)]
+    before = [{order[k]: order[k - 1] for k in range(1, 8)} for order in rounds]
+    assert all(len({b.get(task) for b in before}) > 1 for task in range(8))
+
+
+def test_interleave_runs_every_task_once_a_round() -> None:
     order: list[int] = []
 
     def task(i: int) -> int:
@@ -220,14 +240,19 @@ def test_interleave_is_round_robin() -> None:
 
     tasks: list[Callable[[], int]] = [functools.partial(task, i) for i in range(3)]
     out = list(bench.interleave(tasks, 3))
-    # each round starts one task later
-    assert order == [0, 1, 2, 1, 2, 0, 2, 0, 1]
-    assert [(i, r) for i, r, _ in out] == [
-        ((k + r) % 3, r) for r in range(3) for k in range(3)
-    ]
+    assert order == scheduled([0, 1, 2], [3, 3, 3])
+    assert [r for _, r, _ in out] == [0] * 3 + [1] * 3 + [2] * 3
+    assert all(sorted(order[3 * r : 3 * r + 3]) == [0, 1, 2] for r in range(3))
+    # per-task counts: a task with its runs done drops out of the later rounds
+    order.clear()
+    list(bench.interleave(tasks, [1, 3, 2]))
+    assert order == scheduled([0, 1, 2], [1, 3, 2])
+    assert sorted(order) == [0, 1, 1, 1, 2, 2]
+    with pytest.raises(ValueError, match="2 run count"):
+        list(bench.interleave(tasks, [1, 2]))
 
 
-def test_oracle_runs_round_robin_then_retimes_the_top_five(world: World) -> None:
+def test_oracle_runs_in_rounds_then_retimes_the_top_five(world: World) -> None:
     candidates = settings_list(7)
     labels = [p.label() for p in candidates]
     # setting k writes in (k + 1) ms: the five fastest are 0..4
@@ -235,19 +260,11 @@ def test_oracle_runs_round_robin_then_retimes_the_top_five(world: World) -> None
         world.write[label] = [(k + 1) / 1000]
     report = run_bench(world, settings=candidates)
 
-    first, retime = writes(world)[: 3 * 7], writes(world)[3 * 7 :]
-    # never two runs of one setting in a row; each round starts one setting later
-    assert first == [labels[(k + r) % 7] for r in range(3) for k in range(7)]
-    # the top five, five rounds, taking turns with the defaults (three rounds) and
-    # rotating the same way: D 0 1 2 3 4 | 0 1 2 3 4 D | 1 2 3 4 D 0 | 3 4 0 1 2 | 4 0 1 2 3
-    order = [0, 1, 2, 3, 4] * 2 + [1, 2, 3, 4, 0, 3, 4, 0, 1, 2, 4, 0, 1, 2, 3]
-    assert retime == [labels[k] for k in order]
-    final = world.log[2 * 3 * 7 :]
-    assert [label for what, label in final if what == "write"][:7] == [
-        "defaults",
-        *labels[:5],
-        labels[0],
-    ]
+    first = writes(world)[: 3 * 7]
+    assert first == scheduled(labels, [3] * 7)
+    # the top five, five rounds, taking turns with the defaults (three rounds)
+    final = [label for what, label in world.log[2 * 3 * 7 :] if what == "write"]
+    assert final == scheduled(["defaults", *labels[:5]], [3] + [5] * 5)
     # every write is followed by a read of the same output
     pairs = list(zip(world.log[0::2], world.log[1::2], strict=True))
     assert all(w == ("write", x) and r == ("read", x) for w, r in pairs for x in [w[1]])
@@ -266,7 +283,7 @@ def test_every_timing_is_the_minimum_of_three(world: World) -> None:
     assert [t.runs for t in report.timings] == [3, 3, 3]
     assert [t.ctime for t in report.timings] == pytest.approx([0.004, 0.003, 0.2])
     assert [t.dtime for t in report.timings] == pytest.approx([0.001, 0.004, 0.1])
-    assert writes(world) == [a, b, c, b, c, a, c, a, b]  # each round starts one later
+    assert writes(world) == scheduled([a, b, c], [3, 3, 3])
 
 
 def test_a_lucky_first_pass_does_not_win_the_crown(world: World) -> None:
@@ -275,7 +292,7 @@ def test_a_lucky_first_pass_does_not_win_the_crown(world: World) -> None:
     for k, label in enumerate(labels):
         world.write[label] = [(k + 2) / 1000]
     # setting 6 is slow but had one lucky run in the first pass: it enters the top five
-    world.write[labels[6]] = [0.050, 0.0005, 0.050] + [0.050] * 5
+    world.write[labels[6]] = [0.050, 0.0005, 0.050] + [0.050] * 5  # its second run
     report = run_bench(world, settings=candidates)
     retimed = writes(world)[3 * 7 :]
     assert sorted(set(retimed)) == sorted({labels[6], *labels[:4]})
@@ -294,8 +311,8 @@ def test_short_lists_of_all_cases_are_retimed_together(world: World) -> None:
     run_bench(world, settings=candidates, perf_modes=["COMP", "DECOMP"], tradeoffs=[0.0, 1.0])
     retimed = writes(world)[3 * 8 :]
     # COMP's top five (0-4) and DECOMP's (3-7), once each, five runs; t=1 adds nothing
-    assert sorted(retimed) == sorted(labels * 5)
-    assert all(a != b for a, b in zip(retimed, retimed[1:]))
+    final = scheduled(["defaults", *labels], [3] + [5] * 8)
+    assert retimed == [x for x in final if x != "defaults"]
 
 
 def test_defaults_short_lists_and_tuned_writes_take_turns(world: World) -> None:
@@ -303,15 +320,17 @@ def test_defaults_short_lists_and_tuned_writes_take_turns(world: World) -> None:
     run_bench(world, settings=[setting], strategies=["genetic", "probe"])
     final = world.log[2 * 3 :]  # after the oracle's first pass
     s = setting.label()
-    d = [("write", "defaults"), ("read", "defaults")]
-    o = [("write", s), ("read", s)]
-    g, p = (
-        [("compress", n), ("read", n), ("replay", n)]
-        for n in ("genetic@0/COMP", "probe@0/COMP")
-    )
-    # defaults, tuned writes: three rounds; the short list: five; each round one turn later
-    rounds = [d + o + g + p, o + g + p + d, g + p + d + o, o, o]
-    assert final == [step for r in rounds for step in r]
+    turns = {
+        "d": [("write", "defaults"), ("read", "defaults")],
+        "o": [("write", s), ("read", s)],
+        "g": [("compress", "genetic@0/COMP"), ("read", "genetic@0/COMP")],
+        "p": [("compress", "probe@0/COMP"), ("read", "probe@0/COMP")],
+    }
+    turns["g"].append(("replay", "genetic@0/COMP"))
+    turns["p"].append(("replay", "probe@0/COMP"))
+    # defaults, tuned writes: three rounds; the short list: five
+    order = scheduled(["d", "o", "g", "p"], [3, 5, 3, 3])
+    assert final == [step for t in order for step in turns[t]]
 
 
 def test_progress_counts_every_run(world: World) -> None:
@@ -384,22 +403,19 @@ def test_regret_and_overhead_arithmetic(world: World, mode: str, tradeoff: float
 
 def test_scripted_clock_values_give_exact_figures(monkeypatch: pytest.MonkeyPatch) -> None:
     """A plain list of clock readings (no fake time) through one setting and one strategy."""
-    ticks = iter(
-        [
-            *[0.0, 1.0, 1.5] * 3,  # oracle: write 1.0, read 0.5, three runs
-            # the final round: defaults (D), the top five of one (S), the tuned write (T);
-            # rounds rotate: D S T | S T D | T D S | S | S
-            *[0.0, 2.0, 2.5],  # defaults run 1: write 2.0, read 0.5
-            *[0.0, 1.0, 1.5],  # oracle re-timed, run 1
-            *[0.0, 4.0, 5.0, 5.0, 7.0],  # tuned run 1: write 4, read 1, replay 2
-            *[0.0, 1.0, 1.5],  # oracle re-timed, run 2
-            *[0.0, 3.0, 3.4, 3.5, 6.1],  # tuned run 2: write 3, read 0.4, replay 2.6
-            *[0.0, 3.0, 3.5],  # defaults run 2
-            *[0.0, 5.0, 5.5, 6.0, 7.5],  # tuned run 3: write 5, read 0.5, replay 1.5
-            *[0.0, 2.5, 3.5],  # defaults run 3
-            *[0.0, 1.0, 1.5] * 3,  # oracle re-timed, runs 3 to 5
-        ]
-    )
+    # the final round: defaults (D), the top five of one (S), the tuned write (T)
+    readings = {
+        "D": [[0.0, 2.0, 2.5], [0.0, 3.0, 3.5], [0.0, 2.5, 3.5]],  # write 2, read 0.5 at best
+        "S": [[0.0, 1.0, 1.5]] * 5,  # write 1.0, read 0.5
+        # write, read, replay: 4 / 1 / 2, then 3 / 0.4 / 2.6, then 5 / 0.5 / 1.5
+        "T": [[0.0, 4.0, 5.0, 5.0, 7.0], [0.0, 3.0, 3.4, 3.5, 6.1], [0.0, 5.0, 5.5, 6.0, 7.5]],
+    }
+    final: list[float] = []
+    seen = {"D": 0, "S": 0, "T": 0}
+    for task in scheduled(["D", "S", "T"], [3, 5, 3]):
+        final += readings[task][seen[task]]
+        seen[task] += 1
+    ticks = iter([*[0.0, 1.0, 1.5] * 3, *final])  # oracle: write 1.0, read 0.5, three runs
     engine_world = World()
     monkeypatch.setattr(bench, "_write", lambda data, chunks, p: FakeArray("x", 1000))
     monkeypatch.setattr(bench, "_read", lambda array: None)

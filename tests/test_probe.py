@@ -9,7 +9,13 @@ import pytest
 from btune.config import PerformanceMode, resolve
 from btune.objective import Measurement
 from btune.space import Params, Pipeline
-from btune.strategies.probe import BUDGET, ProbeStrategy, _ladder
+from btune.strategies.probe import (
+    RATIO_SAMPLE_FRACTION,
+    SPEED_SAMPLE_FRACTION,
+    ProbeStrategy,
+    _ladder,
+    budget,
+)
 
 SAMPLE = 64 * 1024
 NBYTES = 100 * SAMPLE  # the array is 100 times the sample
@@ -85,7 +91,7 @@ def test_budget_bounds_the_probing_time():
 
     make(0.5).propose(slow)
     spent = len(calls) * 1e-3
-    assert spent <= BUDGET[PerformanceMode.COMP] * 100 * 1e-3 + 1e-9
+    assert spent <= budget(0.5, PerformanceMode.COMP) * 100 * 1e-3 + 1e-9
     assert len(calls) >= 2  # but always one look past the first candidate
 
 
@@ -176,7 +182,7 @@ def test_deterministic_for_the_same_measurements(tradeoff, mode):
     assert math.isfinite(a.score(table(a.best)))
 
 
-def test_speed_leaning_runs_look_at_three_candidates_unless_one_stores_raw():
+def test_speed_leaning_runs_look_at_two_candidates_unless_the_first_stores_raw():
     calls: list[Params] = []
 
     def costly(params: Params) -> Measurement:
@@ -186,9 +192,44 @@ def test_speed_leaning_runs_look_at_three_candidates_unless_one_stores_raw():
     # the array is only twice the sample: one probe already spends the budget
     config = resolve(tradeoff=0.0, strategy="probe")
     ProbeStrategy(config, typesize=4, cores=2, nbytes=2 * SAMPLE).propose(costly)
-    assert len(calls) == 3  # over budget after the first, yet three are looked at
     ladder = _ladder(0.0, PerformanceMode.COMP, 4)
-    assert labels(calls) == [Params(*c).label() for c in ladder[:3]]
+    assert labels(calls) == [Params(*c).label() for c in ladder[:2]]
+
+
+def test_at_a_middle_tradeoff_raw_storage_leaves_one_look_at_bitshuffle():
+    ladder = _ladder(0.5, PerformanceMode.COMP, 4)
+    first = Params(*ladder[0]).label()
+    assert first == "BLOSCLZ/NOFILTER/1/never"
+    # the fastest codec copies the data, but BITSHUFFLE makes it compress 3x
+    probe = Scripted(
+        {first: (50e-6, SAMPLE + 32), "LZ4/BITSHUFFLE/1/always": (60e-6, SAMPLE // 3)}
+    )
+    strategy = make(0.5)  # a budget that would allow many more candidates (100x the sample)
+    strategy.propose(probe)
+    assert labels(probe.calls) == [first, "LZ4/BITSHUFFLE/1/always"]
+    assert strategy.best.label() == "LZ4/BITSHUFFLE/1/always"
+
+
+@pytest.mark.parametrize(
+    ("tradeoff", "mode", "expected"),
+    [
+        (0.0, PerformanceMode.COMP, 0.03),
+        (0.5, PerformanceMode.COMP, 0.06),
+        (0.5, PerformanceMode.BALANCED, 0.06),
+        (0.9, PerformanceMode.COMP, 0.10),
+        (1.0, PerformanceMode.COMP, 0.10),
+        (0.0, PerformanceMode.DECOMP, 0.5),
+    ],
+)
+def test_budget_follows_what_probing_costs_in_the_objective(tradeoff, mode, expected):
+    assert budget(tradeoff, mode) == pytest.approx(expected)
+
+
+def test_speed_leaning_runs_ask_for_a_smaller_sample():
+    assert make(0.0).sample_fraction == SPEED_SAMPLE_FRACTION
+    assert make(0.5).sample_fraction == SPEED_SAMPLE_FRACTION
+    assert make(0.8).sample_fraction == RATIO_SAMPLE_FRACTION
+    assert SPEED_SAMPLE_FRACTION > RATIO_SAMPLE_FRACTION
 
 
 @pytest.mark.parametrize(

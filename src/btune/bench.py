@@ -5,8 +5,8 @@ For one input array (:func:`bench_array`) everything happens in memory:
 1. **Oracle.**  Each of the 200 settings of :func:`btune.space.oracle_settings`
    writes the whole array with ``blosc2.asarray`` (blosc2's default blocks, all
    cores) and reads it back with ``arr[:]``.  Every timing is the minimum of
-   :data:`RUNS` runs, taken round-robin over the settings (never several runs of
-   one setting in a row).  The timings do not depend on the tradeoff or the perf
+   :data:`RUNS` runs, taken in rounds over the settings, each round in its own
+   shuffled order (:func:`round_order`).  The timings do not depend on the tradeoff or the perf
    mode, so they are measured once and scored for every (tradeoff, mode), giving
    each (tradeoff, mode) a short list of its :data:`TOP` best settings.  At
    tradeoff 1 the objective does not depend on time, so the best is crowned at
@@ -15,8 +15,8 @@ For one input array (:func:`bench_array`) everything happens in memory:
 2. **Final round: short lists, defaults and btune.**  The union of the short
    lists (:data:`FINAL_RUNS` runs each), the defaults (``blosc2.asarray`` with the
    same chunks and default cparams) and every tuned write (``engine.compress`` for
-   each strategy, tradeoff and mode; :data:`RUNS` runs each) take turns in one
-   round-robin, so that all of them are timed in the same state of the process
+   each strategy, tradeoff and mode; :data:`RUNS` runs each) take turns in the
+   same rounds, so that all of them are timed in the same state of the process
    (the allocator's free memory, for one, changes how fast any write runs).  The
    best of each short list by the re-timed objective is crowned.  A btune run
    writes, reads the output back, drops it and writes the same chunks again with
@@ -44,6 +44,7 @@ import gc
 import importlib
 import json
 import math
+import random
 import re
 import sys
 import time
@@ -81,6 +82,7 @@ __all__ = [
     "bench_array",
     "chunks_for_bytes",
     "interleave",
+    "round_order",
     "load_input",
     "main",
     "parse_size",
@@ -214,15 +216,27 @@ def _oracle_sample(
 # Measuring
 
 
+def round_order(n: int, round_: int) -> list[int]:
+    """The order of ``n`` tasks in round ``round_``: a fixed shuffle per round.
+
+    A slow write leaves caches and clocks in a state that the next one pays for
+    (measured: a write of a few hundred microseconds runs 1.5x slower after an
+    LZ4HC write than after a fast one), so no task may always follow the same
+    neighbour: rotating one order would keep every neighbour, a shuffle changes
+    them.  The shuffle is seeded with the round, so runs are reproducible.
+    """
+    order = list(range(n))
+    random.Random(round_).shuffle(order)
+    return order
+
+
 def interleave(
     tasks: Sequence[Callable[[], T]], runs: int | Sequence[int]
 ) -> Iterator[tuple[int, int, T]]:
-    """Run every task ``runs`` times (or ``runs[i]`` times), round-robin.
+    """Run every task ``runs`` times (or ``runs[i]`` times), in rounds.
 
-    Yields ``(task, run, result)``.  Each round starts one task later than the one
-    before, so that no task always runs right after the same neighbour (a slow
-    write leaves caches and clocks in a state that the next one pays for); a task
-    that has had its runs drops out of the later rounds.
+    Yields ``(task, run, result)``.  Each round runs every task that has runs left
+    once, in the order :func:`round_order` gives.
     """
     counts = [runs] * len(tasks) if isinstance(runs, int) else list(runs)
     if len(counts) != len(tasks):
@@ -230,8 +244,8 @@ def interleave(
         raise ValueError(msg)
     for r in range(max(counts, default=0)):
         active = [i for i, n in enumerate(counts) if n > r]
-        for k in range(len(active)):
-            i = active[(k + r) % len(active)]
+        for k in round_order(len(active), r):
+            i = active[k]
             # no garbage collection inside a timed task (it runs between tasks instead)
             gc.disable()
             try:
@@ -300,7 +314,7 @@ def _time_settings(
     clock: Clock,
     tick: Callable[[], None],
 ) -> list[SettingTiming]:
-    """Each setting's minimum write and read times over ``runs`` round-robin runs."""
+    """Each setting's minimum write and read times over ``runs`` interleaved runs."""
     best: list[SettingTiming | None] = [None] * len(settings)
     tasks = [functools.partial(_time_write_read, data, chunks, p, clock) for p in settings]
     for i, _, (ctime, dtime, cbytes) in interleave(tasks, runs):
@@ -718,7 +732,7 @@ def _bench_array(
 
         return tick
 
-    # the oracle's first pass: every setting, round-robin
+    # the oracle's first pass: every setting, in rounds
     wall = time.perf_counter()
     sample, sample_info = _oracle_sample(data, chunks, SAMPLE_BYTES)
     oracle_nbytes = int(sample.nbytes)
@@ -730,7 +744,7 @@ def _bench_array(
     plan["final"] = (1 + ntuned) * RUNS + FINAL_RUNS * len(union)
     seconds["oracle"] = time.perf_counter() - wall
 
-    # the short lists, the defaults and every tuned write, round-robin
+    # the short lists, the defaults and every tuned write, in the same rounds
     wall = time.perf_counter()
     configs = {
         (s, c): resolve(tradeoff=t, perf_mode=m.name, strategy=s, trace=False)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import math
 import os
 import sys
@@ -44,9 +45,11 @@ MAX_CHUNK_BYTES = 2**31 - 64
 WARM_UP_BYTES = 4096
 
 #: A strategy's probe measures candidates on whole blocks of at most this many
-#: chunks spread over the array, about 1/SAMPLE_FRACTION of its bytes in all.
+#: chunks spread over the array, about 1/``strategy.sample_fraction`` of its bytes.
 SAMPLE_PIECES = 4
-SAMPLE_FRACTION = 32
+
+#: Whether this process has compressed once already (see _Run.measure).
+_warmed_up = False
 
 # Keyword arguments of blosc2.asarray that describe storage, passed through as given.
 _STORAGE_KWARGS = ("contiguous", "mode", "mmap_mode", "initial_mapping_size")
@@ -140,9 +143,14 @@ class Layout:
         return self.padded_chunk == self.chunks and self.blocks == self.chunks
 
     def chunk_slices(self, index: int) -> tuple[slice, ...]:
-        coords = np.unravel_index(index, self.grid) if self.grid else ()
+        """The region of chunk ``index`` (C order over the grid of chunks)."""
+        coords = []
+        for n in reversed(self.grid):
+            index, i = divmod(index, n)
+            coords.append(i)
+        coords.reverse()
         return tuple(
-            slice(int(i) * c, min((int(i) + 1) * c, s))
+            slice(i * c, min((i + 1) * c, s))
             for i, c, s in zip(coords, self.chunks, self.shape)
         )
 
@@ -201,12 +209,14 @@ def blosc2_environment() -> Iterator[None]:
     Note: this changes the process environment while a run lasts, so another thread
     reading ``BTUNE_TRADEOFF`` meanwhile would not see it.
     """
-    saved = os.environ.pop(_PLUGIN_TRIGGER, None)
+    if _PLUGIN_TRIGGER not in os.environ:
+        yield
+        return
+    saved = os.environ.pop(_PLUGIN_TRIGGER)
     try:
         yield
     finally:
-        if saved is not None:
-            os.environ[_PLUGIN_TRIGGER] = saved
+        os.environ[_PLUGIN_TRIGGER] = saved
 
 
 def parse_shape(name: str, value: Any, shape: tuple[int, ...]) -> tuple[int, ...] | None:
@@ -232,6 +242,19 @@ def parse_shape(name: str, value: Any, shape: tuple[int, ...]) -> tuple[int, ...
     return parsed
 
 
+@functools.lru_cache(maxsize=64)
+def _blosc2_layout(
+    shape: tuple[int, ...],
+    chunks: tuple[int, ...] | None,
+    blocks: tuple[int, ...] | None,
+    dtype: np.dtype[Any],
+) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """The chunk and block shapes blosc2 would choose (remembered: arrays of one shape
+    are often written one after another, and asking blosc2 costs 7-30 µs)."""
+    chunks_t, blocks_t = blosc2.compute_chunks_blocks(shape, chunks, blocks, dtype)
+    return tuple(int(c) for c in chunks_t), tuple(int(b) for b in blocks_t)
+
+
 def plan_layout(
     shape: tuple[int, ...], dtype: np.dtype[Any], chunks: Any = None, blocks: Any = None
 ) -> Layout:
@@ -254,9 +277,7 @@ def plan_layout(
             )
             raise ValueError(msg)
     if chunks_t is None or blocks_t is None or not shape:
-        chunks_t, blocks_t = blosc2.compute_chunks_blocks(shape, chunks_t, blocks_t, dtype)
-    chunks_t = tuple(int(c) for c in chunks_t)
-    blocks_t = tuple(int(b) for b in blocks_t)
+        chunks_t, blocks_t = _blosc2_layout(tuple(shape), chunks_t, blocks_t, np.dtype(dtype))
     layout = Layout(tuple(shape), np.dtype(dtype), chunks_t, blocks_t)
     padded = math.prod(layout.padded_chunk) * layout.dtype.itemsize
     if padded > MAX_CHUNK_BYTES:
@@ -334,7 +355,6 @@ class _Run:
         self.typesize = layout.dtype.itemsize
         self.needs_dtime = config.perf_mode is not PerformanceMode.COMP
         self._sample: list[np.ndarray] | None = None
-        self._warm = False
 
     def measure(
         self, buffer: np.ndarray, params: Params, *, keep: bool
@@ -342,12 +362,13 @@ class _Run:
         """Compress ``buffer`` with ``params``; time it (and its decompression if needed)."""
         blocksize = min(self.layout.blocksize, buffer.nbytes)
         kwargs = params.compress_kwargs(self.typesize, blocksize)
-        if not self._warm:
+        global _warmed_up
+        if not _warmed_up:
             # the first compression of a process pays a one-time set-up (measured
             # 0.1 ms) that must not count against the first candidate: pay it untimed
             head = buffer.reshape(-1).view(np.uint8)[:WARM_UP_BYTES]
             blosc2.compress2(head, **{**kwargs, "blocksize": head.nbytes})
-            self._warm = True
+            _warmed_up = True
         start = self.clock()
         packed = blosc2.compress2(buffer, **kwargs)
         ctime = self.clock() - start
@@ -362,7 +383,7 @@ class _Run:
     def sample(self) -> list[np.ndarray]:
         """Pieces of a few chunks spread evenly over the array (built once, on demand).
 
-        About 1/:data:`SAMPLE_FRACTION` of the array in all, in whole blocks (codecs
+        About 1/``strategy.sample_fraction`` of the array in all, in whole blocks (codecs
         behave differently on shorter buffers: BLOSCLZ, for one, gives up on a whole
         block of noise but not on a part of it), at least one block, in at most
         :data:`SAMPLE_PIECES` pieces, so probing costs a small share of the write.
@@ -373,7 +394,7 @@ class _Run:
             block = layout.blocksize
             chunk_bytes = math.prod(layout.padded_chunk) * self.typesize
             total = math.prod(layout.shape) * self.typesize
-            blocks_wanted = max(1, total // SAMPLE_FRACTION // block)
+            blocks_wanted = max(1, total // self.strategy.sample_fraction // block)
             k = min(SAMPLE_PIECES, n, blocks_wanted)
             unit = block
             piece = min(chunk_bytes, max(1, blocks_wanted // k) * block)
@@ -527,6 +548,7 @@ class _Output:
             self.kwargs["meta"] = dict(meta)
         self.dparams = dparams
         self._array: blosc2.NDArray | None = None
+        self._written_with: Params | None = None
 
     def _dparams(self, params: Params) -> Any:
         return self.dparams if self.dparams is not None else {"nthreads": params.dthreads}
@@ -559,8 +581,12 @@ class _Output:
             dparams=self._dparams(params),
             **self.kwargs,
         )
+        self._written_with = params
 
     def finish(self, params: Params) -> blosc2.NDArray:
+        """The output, its decompression threads those of ``params`` (unless given)."""
+        if self._array is not None and self._written_with == params:
+            return self._array
         array = self.array(params)
         if self.dparams is None and array.schunk.dparams.nthreads != params.dthreads:
             array.schunk.dparams = blosc2.DParams(nthreads=params.dthreads)

@@ -58,6 +58,10 @@ class Strategy(abc.ABC):
 
     name: ClassVar[str]
 
+    #: The probe's sample is about 1/sample_fraction of the array's bytes (at least
+    #: one block); a strategy may ask for more or less.
+    sample_fraction: int = 32
+
     def __init__(
         self,
         config: Config,

@@ -2,17 +2,19 @@
 
 The genetic search learns by storing every trial chunk, so each poor trial stays in
 the file.  This strategy instead measures candidates through the engine's probe (a
-few chunks spread over the array, compressed and discarded), commits the winner
+few blocks spread over the array, compressed and discarded), commits the winner
 for every chunk, and finishes at once, so the engine writes the array through
 blosc2's own fast path.
 
 Exploration is budgeted against the write it serves: the probes may cost at most
-``budget`` times the expected time of writing the whole array with the best
-candidate so far (the sample's time scaled to the array's size).  When
-the write is cheap (fast codecs on small data) only the first, most likely
-candidates are tried; when it is expensive (strong codecs, many chunks) the search
-widens.  The candidate order is a prior per tradeoff band, from the most likely
-winner to the least.
+a share of the expected time of writing the whole array with the best candidate
+so far (the sample's time scaled to the array's size).  The share follows what
+probing costs in the objective: when speed is all that counts (tradeoff 0) a
+probe that costs 3 % of the write costs 3 % of the score, at tradeoff 0.5 only
+half as much in the log.  When the write is cheap (fast codecs on small data)
+only the first, most likely candidates are tried; when it is expensive (strong
+codecs, many chunks) the search widens.  The candidate order is a prior per
+tradeoff band, from the most likely winner to the least.
 
 Timings are noisy (1.5x between identical runs of a few milliseconds), so a
 candidate replaces the best only if its objective is higher by ``MARGIN``, and the
@@ -22,6 +24,7 @@ cheap candidates are measured twice keeping the faster run.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 
 from btune.config import Config, PerformanceMode
@@ -29,18 +32,17 @@ from btune.objective import Measurement
 from btune.space import Params, Pipeline, available_codecs
 from btune.strategies.base import Probe, Step, Strategy
 
-__all__ = ["ProbeStrategy"]
+__all__ = ["ProbeStrategy", "budget"]
 
 #: Objective gain (natural log) a candidate needs to replace the best: 2 %.
 MARGIN = math.log(1.02)
 
-#: Fraction of the expected write time that probing may spend, per perf mode.
+#: Share of the expected write time that probing may cost at tradeoff 0 in COMP and
+#: BALANCED (it grows as 1 / (1 - tradeoff), up to :data:`MAX_BUDGET`).
+SPEED_BUDGET = 0.03
+MAX_BUDGET = 0.10
 #: Writing speed is not scored in DECOMP, so exploring costs nothing there but wall time.
-BUDGET = {
-    PerformanceMode.COMP: 0.10,
-    PerformanceMode.BALANCED: 0.10,
-    PerformanceMode.DECOMP: 0.5,
-}
+DECOMP_BUDGET = 0.5
 
 #: Below this many seconds a probe is repeated and the faster run kept (the
 #: shortest timings are the noisiest).
@@ -55,27 +57,41 @@ SCREEN_CLEVEL = 5
 #: Candidates always tried, whatever the budget: one look past the prior's first
 #: choice guards against data the prior fits badly (a filter that defeats the codec).
 MIN_CANDIDATES = 2
-#: Speed-leaning runs look at the two BLOSCLZ variants and LZ4 after BITSHUFFLE,
-#: unless one of them stores the data raw first.
-MIN_SPEED_CANDIDATES = 3
+
+#: The engine's sample is about 1/sample_fraction of the array (at least one block):
+#: speed-leaning runs decide between codec families far apart, on one block; the
+#: ratio-leaning ones compare sizes a few per cent apart, on more of the data.
+SPEED_SAMPLE_FRACTION = 64
+RATIO_SAMPLE_FRACTION = 32
+
+
+def budget(tradeoff: float, mode: PerformanceMode) -> float:
+    """The share of the expected write time that probing may cost."""
+    if mode is PerformanceMode.DECOMP:
+        return DECOMP_BUDGET
+    if tradeoff >= 1.0:
+        return MAX_BUDGET
+    return min(MAX_BUDGET, SPEED_BUDGET / (1.0 - tradeoff))
 
 
 Candidate = tuple[str, Pipeline, int, str]
 
 
-def _ladder(tradeoff: float, mode: PerformanceMode, typesize: int) -> list[Candidate]:
+@functools.lru_cache(maxsize=32)
+def _ladder(tradeoff: float, mode: PerformanceMode, typesize: int) -> tuple[Candidate, ...]:
     """Candidates (codec, pipeline, clevel, split) in prior order for a tradeoff band.
 
     The order is what won most often on real data (images, seismic traces, tables)
     at 64 KiB chunks: the likeliest winners first, so that a small budget still
-    tries them.  BLOSCLZ at clevel 1 gives up quickly on data it cannot compress,
-    which makes it the fastest writer there; LZ4 after BITSHUFFLE wins on smooth
-    multi-byte signals; LZ4HC and BLOSCLZ at high levels read fastest.
+    tries them.  BLOSCLZ at clevel 1 without a filter gives up quickly on data it
+    cannot compress and copies it, which makes it the fastest writer there (a
+    shuffle would make multi-byte data compressible, and slow); LZ4 after
+    BITSHUFFLE wins on smooth multi-byte signals and tables; LZ4HC and BLOSCLZ at
+    high levels read fastest.
     """
     nof, bit = Pipeline.NOFILTER, Pipeline.BITSHUFFLE
-    # BYTEDELTA is only for multi-byte items; SHUFFLE stays for bytes: it moves
-    # nothing, but BLOSCLZ measured faster with it than with no filter on images
     sh = Pipeline.SHUFFLE
+    # BYTEDELTA is only for multi-byte items
     delta = Pipeline.SHUFFLE_BYTEDELTA if typesize > 1 else sh
     a, n = "ALWAYS", "NEVER"
     order: list[Candidate]
@@ -90,26 +106,21 @@ def _ladder(tradeoff: float, mode: PerformanceMode, typesize: int) -> list[Candi
         order += [("LZ4", bit, 1, a), ("LZ4HC", bit, 5, a), ("BLOSCLZ", bit, 7, n)]
         order += [("BLOSCLZ", delta, 1, a), ("ZSTD", nof, 1, n), ("LZ4", nof, 5, n)]
     elif tradeoff >= 1 / 3:
-        order = [("LZ4", bit, 1, n), ("LZ4", nof, 5, n), ("BLOSCLZ", sh, 1, n)]
-        order += [("BLOSCLZ", nof, 1, n), ("ZSTD", nof, 1, n), ("LZ4", nof, 9, n)]
+        order = [("BLOSCLZ", nof, 1, n), ("LZ4", bit, 1, a), ("LZ4", nof, 1, n)]
+        order += [("ZSTD", nof, 1, n), ("LZ4", nof, 5, n), ("BLOSCLZ", sh, 1, n)]
         order += [("LZ4", sh, 1, a), ("BLOSCLZ", delta, 1, a), ("ZSTD", bit, 1, a)]
     elif mode is PerformanceMode.DECOMP:
         order = [("BLOSCLZ", sh, 1, n), ("BLOSCLZ", bit, 7, n), ("BLOSCLZ", delta, 7, n)]
         order += [("BLOSCLZ", nof, 1, n), ("BLOSCLZ", sh, 5, a), ("LZ4HC", nof, 9, n)]
         order += [("LZ4", bit, 1, a), ("LZ4", nof, 5, n)]
     else:
-        # BLOSCLZ first, with and without shuffling: either often stores raw, at copy speed
-        order = [("BLOSCLZ", sh, 1, n), ("BLOSCLZ", nof, 1, n), ("LZ4", bit, 1, a)]
-        order += [("LZ4", nof, 1, a), ("BLOSCLZ", delta, 1, a), ("LZ4", sh, 1, a)]
+        order = [("BLOSCLZ", nof, 1, n), ("LZ4", bit, 1, a), ("LZ4", nof, 1, a)]
+        order += [("BLOSCLZ", sh, 1, n), ("LZ4", sh, 1, a), ("BLOSCLZ", delta, 1, a)]
         order += [("LZ4", nof, 5, n)]
     present = set(available_codecs())
-    seen: set[Candidate] = set()
-    ladder = []
-    for cand in order:
-        if cand[0] in present and cand not in seen:
-            seen.add(cand)
-            ladder.append(cand)
-    return ladder
+    return tuple(
+        cand for i, cand in enumerate(order) if cand[0] in present and cand not in order[:i]
+    )
 
 
 class ProbeStrategy(Strategy):
@@ -133,17 +144,22 @@ class ProbeStrategy(Strategy):
                 config.tradeoff, config.perf_mode, self.typesize
             )[0]
             self._best = Params(codec, pipe, clevel, split, threads, threads)
+        self.sample_fraction = (
+            RATIO_SAMPLE_FRACTION if config.tradeoff >= 2 / 3 else SPEED_SAMPLE_FRACTION
+        )
         self._done = False
         self.history: list[tuple[Params, Measurement]] = []
 
     # the search, run once on the first non-special chunk
 
-    def _measure(self, probe: Probe, params: Params) -> tuple[Measurement, float]:
-        """Measure ``params``; the cheapest probes twice.
+    def _measure(
+        self, probe: Probe, params: Params, first: Measurement | None = None
+    ) -> tuple[Measurement, float]:
+        """Measure ``params`` (``first`` is a run already made); the cheapest twice.
 
         Returns the faster measurement and the time both runs took.
         """
-        m = probe(params)
+        m = probe(params) if first is None else first
         spent = m.ctime + m.dtime
         if spent < REPEAT_BELOW:
             again = probe(params)
@@ -156,32 +172,40 @@ class ProbeStrategy(Strategy):
     def _search(self, probe: Probe) -> Params:
         mode = self.config.perf_mode
         tradeoff = self.config.tradeoff
+        share = budget(tradeoff, mode)
         # timings are noisy, sizes are not: the margin shrinks as speed matters less
         margin = MARGIN * (1.0 - tradeoff)
         ladder = _ladder(tradeoff, mode, self.typesize)
         best = self._best
-        best_m, spent = self._measure(probe, best)
+        speed_leaning = tradeoff < 1 / 3
+        first = probe(best)
+        raw = first.cratio <= RAW_RATIO
+        if raw and speed_leaning:
+            # stored raw: the codec gave up and copied, at the speed of a copy, which
+            # no candidate beats by more than noise when speed is what counts
+            self.history.append((best, first))
+            return best
+        best_m, spent = self._measure(probe, best, first)
+        # a middle tradeoff on data the fastest codec copies: one look at the filter
+        # that reveals structure in numbers (BITSHUFFLE), then stop
+        last_look = raw and mode is not PerformanceMode.DECOMP and tradeoff < 2 / 3
         best_score = self.score(best_m)
         costs = [spent]
 
         def afford() -> bool:
-            if tradeoff < 1 / 3 and best_m.cratio <= RAW_RATIO:
-                # stored raw: the codec gave up and copied, at the speed of a copy,
-                # which no candidate beats by more than noise when speed is what counts
-                return False
-            if len(self.history) < (
-                MIN_SPEED_CANDIDATES if tradeoff < 1 / 3 else MIN_CANDIDATES
-            ):
+            if last_look:
+                return len(self.history) < MIN_CANDIDATES
+            if len(self.history) < MIN_CANDIDATES:
                 return True
             # the expected cost of the whole write with the best so far
             cost = best_m.ctime + (best_m.dtime if mode is not PerformanceMode.COMP else 0.0)
             scale = (self.nbytes or best_m.nbytes) / max(best_m.nbytes, 1)
             upcoming = sum(costs) / len(costs)
-            return spent + upcoming <= BUDGET[mode] * scale * max(cost, 1e-9)
+            return spent + upcoming <= share * scale * max(cost, 1e-9)
 
-        def consider(params: Params, *, forced: bool = False) -> None:
+        def consider(params: Params) -> None:
             nonlocal best, best_m, best_score, spent
-            if params == best or not (forced or afford()):
+            if params == best:
                 return
             m, cost = self._measure(probe, params)
             spent += cost
@@ -199,21 +223,22 @@ class ProbeStrategy(Strategy):
             screen = [c for c in ladder if c[2] == SCREEN_CLEVEL]
             rest = [c for c in ladder if c[2] != SCREEN_CLEVEL]
             for codec, pipe, clevel, split in screen:
-                consider(
-                    Params(codec, pipe, clevel, split, self.threads, self.threads), forced=True
-                )
-            consider(variant(clevel=9), forced=True)
+                consider(Params(codec, pipe, clevel, split, self.threads, self.threads))
+            consider(variant(clevel=9))
         else:
-            rest = ladder
+            rest = list(ladder)
 
         # codec and pipeline, in prior order
         for codec, pipe, clevel, split in rest:
+            if not afford():
+                break
             consider(Params(codec, pipe, clevel, split, self.threads, self.threads))
 
         # split mode, then a step of clevel either way (measured on the sample, like the rest)
-        consider(variant(splitmode="NEVER" if best.splitmode == "ALWAYS" else "ALWAYS"))
+        if afford():
+            consider(variant(splitmode="NEVER" if best.splitmode == "ALWAYS" else "ALWAYS"))
         for delta in (-2, 2, -1, 1):
-            if 1 <= best.clevel + delta <= 9:
+            if 1 <= best.clevel + delta <= 9 and afford():
                 consider(variant(clevel=best.clevel + delta))
         return best
 
