@@ -110,34 +110,38 @@ class Result:
 
 @dataclasses.dataclass(frozen=True)
 class Layout:
-    """Chunk and block geometry of an array, and how to build one chunk's buffer."""
+    """Chunk and block geometry of an array, and how to build one chunk's buffer.
+
+    Immutable (the derived sizes are computed once), so one layout serves every
+    array of its shape.
+    """
 
     shape: tuple[int, ...]
     dtype: np.dtype[Any]
     chunks: tuple[int, ...]
     blocks: tuple[int, ...]
 
-    @property
+    @functools.cached_property
     def grid(self) -> tuple[int, ...]:
         return tuple(math.ceil(s / c) if c else 0 for s, c in zip(self.shape, self.chunks))
 
-    @property
+    @functools.cached_property
     def nchunks(self) -> int:
         return math.prod(self.grid)
 
-    @property
+    @functools.cached_property
     def blocks_per_chunk(self) -> tuple[int, ...]:
         return tuple(math.ceil(c / b) for c, b in zip(self.chunks, self.blocks))
 
-    @property
+    @functools.cached_property
     def padded_chunk(self) -> tuple[int, ...]:
         return tuple(n * b for n, b in zip(self.blocks_per_chunk, self.blocks))
 
-    @property
+    @functools.cached_property
     def blocksize(self) -> int:
         return math.prod(self.blocks) * self.dtype.itemsize
 
-    @property
+    @functools.cached_property
     def simple(self) -> bool:
         """True when a chunk's buffer is its elements in C order (one block per chunk)."""
         return self.padded_chunk == self.chunks and self.blocks == self.chunks
@@ -154,7 +158,7 @@ class Layout:
             for i, c, s in zip(coords, self.chunks, self.shape)
         )
 
-    @property
+    @functools.cached_property
     def structured(self) -> bool:
         """Records (numpy copies of them may drop the bytes between fields)."""
         return self.dtype.fields is not None
@@ -242,25 +246,29 @@ def parse_shape(name: str, value: Any, shape: tuple[int, ...]) -> tuple[int, ...
     return parsed
 
 
-@functools.lru_cache(maxsize=64)
-def _blosc2_layout(
-    shape: tuple[int, ...],
-    chunks: tuple[int, ...] | None,
-    blocks: tuple[int, ...] | None,
-    dtype: np.dtype[Any],
-) -> tuple[tuple[int, ...], tuple[int, ...]]:
-    """The chunk and block shapes blosc2 would choose (remembered: arrays of one shape
-    are often written one after another, and asking blosc2 costs 7-30 µs)."""
-    chunks_t, blocks_t = blosc2.compute_chunks_blocks(shape, chunks, blocks, dtype)
-    return tuple(int(c) for c in chunks_t), tuple(int(b) for b in blocks_t)
-
-
 def plan_layout(
     shape: tuple[int, ...], dtype: np.dtype[Any], chunks: Any = None, blocks: Any = None
 ) -> Layout:
     """The chunk and block shapes to use: as given, else as blosc2 would choose."""
-    chunks_t = parse_shape("chunks", chunks, shape)
-    blocks_t = parse_shape("blocks", blocks, shape)
+    shape = tuple(shape)
+    return _plan_layout(
+        shape,
+        np.dtype(dtype),
+        parse_shape("chunks", chunks, shape),
+        parse_shape("blocks", blocks, shape),
+    )
+
+
+@functools.lru_cache(maxsize=64)
+def _plan_layout(
+    shape: tuple[int, ...],
+    dtype: np.dtype[Any],
+    chunks_t: tuple[int, ...] | None,
+    blocks_t: tuple[int, ...] | None,
+) -> Layout:
+    """:func:`plan_layout` once its arguments are parsed.  Remembered: arrays of one
+    shape are often written one after another, and asking blosc2 for its layout
+    costs 7 µs, or 50 µs when the caches are cold after a long compression."""
     if chunks_t is not None and blocks_t is not None:
         too_big = [i for i, (b, c) in enumerate(zip(blocks_t, chunks_t)) if b > c]
         if too_big:
@@ -270,20 +278,22 @@ def plan_layout(
         chunks_t, _ = blosc2.compute_chunks_blocks(shape, None, None, dtype)
         chunks_t = tuple(max(c, b) for c, b in zip(chunks_t, blocks_t))
     for name, given in (("chunks", chunks_t), ("blocks", blocks_t)):
-        if given is not None and math.prod(given) * np.dtype(dtype).itemsize > MAX_CHUNK_BYTES:
+        if given is not None and math.prod(given) * dtype.itemsize > MAX_CHUNK_BYTES:
             msg = (
-                f"`{name}` {given} hold {math.prod(given) * np.dtype(dtype).itemsize} bytes;"
+                f"`{name}` {given} hold {math.prod(given) * dtype.itemsize} bytes;"
                 f" Blosc2 allows at most {MAX_CHUNK_BYTES} bytes per chunk or block"
             )
             raise ValueError(msg)
     if chunks_t is None or blocks_t is None or not shape:
-        chunks_t, blocks_t = _blosc2_layout(tuple(shape), chunks_t, blocks_t, np.dtype(dtype))
-    layout = Layout(tuple(shape), np.dtype(dtype), chunks_t, blocks_t)
-    padded = math.prod(layout.padded_chunk) * layout.dtype.itemsize
+        chunks_t, blocks_t = blosc2.compute_chunks_blocks(shape, chunks_t, blocks_t, dtype)
+    layout = Layout(
+        shape, dtype, tuple(int(c) for c in chunks_t), tuple(int(b) for b in blocks_t)
+    )
+    padded = math.prod(layout.padded_chunk) * dtype.itemsize
     if padded > MAX_CHUNK_BYTES:
         msg = (
-            f"`chunks` {chunks_t} with `blocks` {blocks_t} make chunks of {padded} bytes;"
-            f" Blosc2 allows at most {MAX_CHUNK_BYTES}"
+            f"`chunks` {layout.chunks} with `blocks` {layout.blocks} make chunks of {padded}"
+            f" bytes; Blosc2 allows at most {MAX_CHUNK_BYTES}"
         )
         raise ValueError(msg)
     return layout
