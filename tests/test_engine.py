@@ -408,6 +408,33 @@ def test_sample_is_whole_blocks_spread_over_the_array(
     assert all(s.nbytes % layout.blocksize == 0 for s in sample)
 
 
+@pytest.mark.parametrize(
+    ("shape", "dtype", "chunks", "piece_bytes"),
+    [
+        ((4096, 1024), "u1", (64, 1024), 32768),  # 4 MiB / 128 = half a block
+        ((20190, 45), "f8", (182, 45), 56784),  # 7.3 MB / 128 (a whole number of items)
+        ((2000,), "f8", (2000,), 8192),  # 16 KB: the smallest piece
+        ((64, 256, 3), "u1", (8, 256, 3), 6144),  # blocks of 6 KiB: one whole block
+    ],
+)
+def test_a_share_under_one_block_is_one_piece_of_the_middle_chunk(
+    shape, dtype, chunks, piece_bytes
+):
+    # every element holds its chunk's index along the first axis
+    rows = np.arange(shape[0]) // chunks[0]
+    data = np.broadcast_to(rows.reshape((-1,) + (1,) * (len(shape) - 1)), shape).astype(dtype)
+    layout = engine.plan_layout(shape, data.dtype, chunks, None)
+    config = resolve(tradeoff=0.0)
+    strategy = _Scripted(config)
+    strategy.sample_fraction = 128
+    strategy.sample_min_bytes = 8192
+    run = engine._Run(data, layout, config, strategy, None, time.perf_counter, None, None)
+    (piece,) = run.sample()
+    assert piece.nbytes == piece_bytes
+    middle = layout.grid[0] // 2
+    assert set(np.unique(piece.view(data.dtype))) == {middle}
+
+
 def test_one_element_chunks_are_not_special_and_settle_fast():
     data = np.arange(4000, dtype="i2").reshape(40, 100)
     result = btune.compress(data, chunks=(1, 1))
@@ -482,7 +509,8 @@ def test_first_measurement_is_preceded_by_an_untimed_warm_up(monkeypatch):
     monkeypatch.setattr(engine.blosc2, "compress2", spy)
     monkeypatch.setattr(engine, "_warmed_up", False)  # as in a new process
     data = randhie()
-    engine.compress(data, resolve(strategy="probe"), chunks=(40, 45), clock=Clock())
+    config = resolve(strategy="probe", tradeoff=1.0)  # ratio-leaning: whole blocks
+    engine.compress(data, config, chunks=(40, 45), clock=Clock())
     sample = 40 * 45 * 8  # one whole block of the middle chunk
     # the run's start, the warm-up (untimed), then the first timed probe
     assert events[:5] == [
@@ -494,7 +522,7 @@ def test_first_measurement_is_preceded_by_an_untimed_warm_up(monkeypatch):
     ]
     # the set-up is paid once per process: the next run starts measuring at once
     events.clear()
-    engine.compress(data, resolve(strategy="probe"), chunks=(40, 45), clock=Clock())
+    engine.compress(data, config, chunks=(40, 45), clock=Clock())
     assert events[:3] == [("clock", 0), ("clock", 0), ("compress", sample)]
 
 

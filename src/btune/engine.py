@@ -393,10 +393,14 @@ class _Run:
     def sample(self) -> list[np.ndarray]:
         """Pieces of a few chunks spread evenly over the array (built once, on demand).
 
-        About 1/``strategy.sample_fraction`` of the array in all, in whole blocks (codecs
-        behave differently on shorter buffers: BLOSCLZ, for one, gives up on a whole
-        block of noise but not on a part of it), at least one block, in at most
+        About 1/``strategy.sample_fraction`` of the array in all, in at most
         :data:`SAMPLE_PIECES` pieces, so probing costs a small share of the write.
+        Each piece is compressed as a block of its own (a codec works block by
+        block: BLOSCLZ, for one, gives up on a whole block of noise, not on a part
+        of a longer one): whole blocks of the layout, at least one, unless the
+        strategy sets ``sample_min_bytes`` and the share is less than a block: then
+        a single piece of at least that many bytes, a whole number of items, from
+        the middle of the middle chunk.
         """
         if self._sample is None:
             layout = self.layout
@@ -404,10 +408,18 @@ class _Run:
             block = layout.blocksize
             chunk_bytes = math.prod(layout.padded_chunk) * self.typesize
             total = math.prod(layout.shape) * self.typesize
-            blocks_wanted = max(1, total // self.strategy.sample_fraction // block)
-            k = min(SAMPLE_PIECES, n, blocks_wanted)
-            unit = block
-            piece = min(chunk_bytes, max(1, blocks_wanted // k) * block)
+            wanted = total // self.strategy.sample_fraction
+            floor = self.strategy.sample_min_bytes
+            if floor is None or wanted >= block or block <= floor:
+                blocks_wanted = max(1, wanted // block)
+                k = min(SAMPLE_PIECES, n, blocks_wanted)
+                unit = block
+                piece = min(chunk_bytes, max(1, blocks_wanted // k) * block)
+            else:
+                k = 1
+                unit = self.typesize
+                piece = max(floor, wanted)
+                piece -= piece % unit
             picks = sorted({(2 * j + 1) * n // (2 * k) for j in range(k)})
             self._sample = []
             for i in picks:

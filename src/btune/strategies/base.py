@@ -58,9 +58,11 @@ class Strategy(abc.ABC):
 
     name: ClassVar[str]
 
-    #: The probe's sample is about 1/sample_fraction of the array's bytes (at least
-    #: one block); a strategy may ask for more or less.
+    #: The probe's sample is about 1/sample_fraction of the array's bytes, in whole
+    #: blocks (at least one) unless ``sample_min_bytes`` allows a shorter piece when
+    #: the share is less than a block; a strategy may ask for more or less.
     sample_fraction: int = 32
+    sample_min_bytes: int | None = None
 
     def __init__(
         self,
