@@ -274,3 +274,24 @@ def test_raw_storage_at_tradeoff_zero_needs_no_second_look_at_the_first():
     probe = Scripted({first: (500e-6, SAMPLE + 32)})  # cold and raw: the ratio decides
     make(0.0).propose(probe)
     assert labels(probe.calls) == [first]
+
+
+def test_only_the_shortest_probes_are_repeated():
+    ladder = _ladder(0.5, PerformanceMode.COMP, 4)
+    first, second, third = (Params(*c).label() for c in ladder[:3])
+    times = {first: [40e-6, 40e-6], second: [5e-6, 3e-6], third: [30e-6]}
+    calls: list[str] = []
+
+    def probe(params: Params) -> Measurement:
+        label = params.label()
+        calls.append(label)
+        runs = times.get(label, [1e-3])
+        seconds = runs[min(calls.count(label), len(runs)) - 1]
+        return Measurement(SAMPLE, SAMPLE // 2, seconds, 0.0)
+
+    config = resolve(tradeoff=0.5, perf_mode="COMP", strategy="probe")
+    strategy = ProbeStrategy(config, typesize=4, cores=2, nbytes=10_000 * SAMPLE)  # budget
+    strategy.propose(probe)
+    # the first twice (its first run was cold), the 5 us one twice (keeping 3 us)
+    assert calls[:5] == [first, first, second, second, third]
+    assert dict(strategy.history)[Params(*ladder[1], 2, 2)].ctime == 3e-6
