@@ -493,37 +493,55 @@ def test_tune_writes_nothing(tmp_path):
     assert not list(tmp_path.iterdir())
 
 
-def test_first_measurement_is_preceded_by_an_untimed_warm_up(monkeypatch):
+def test_every_candidate_is_warmed_up_untimed_before_it_is_measured(monkeypatch):
     events = []
     real = blosc2.compress2
 
     def spy(src, **kwargs):
-        events.append(("compress", np.asarray(src).nbytes))
+        events.append(("compress", np.asarray(src).nbytes, kwargs["codec"].name))
         return real(src, **kwargs)
 
     class Clock(FakeClock):
         def __call__(self):
-            events.append(("clock", 0))
+            events.append(("clock",))
             return super().__call__()
 
     monkeypatch.setattr(engine.blosc2, "compress2", spy)
-    monkeypatch.setattr(engine, "_warmed_up", False)  # as in a new process
     data = randhie()
     config = resolve(strategy="probe", tradeoff=1.0)  # ratio-leaning: whole blocks
     engine.compress(data, config, chunks=(40, 45), clock=Clock())
     sample = 40 * 45 * 8  # one whole block of the middle chunk
-    # the run's start, the warm-up (untimed), then the first timed probe
+    warm = engine.WARM_UP_BYTES
+    # the run's start, then per candidate: a warm-up (untimed), the timed probe
     assert events[:5] == [
-        ("clock", 0),
-        ("compress", engine.WARM_UP_BYTES),
-        ("clock", 0),
-        ("compress", sample),
-        ("clock", 0),
+        ("clock",),
+        ("compress", warm, "ZSTD"),
+        ("clock",),
+        ("compress", sample, "ZSTD"),
+        ("clock",),
     ]
-    # the set-up is paid once per process: the next run starts measuring at once
-    events.clear()
-    engine.compress(data, config, chunks=(40, 45), clock=Clock())
-    assert events[:3] == [("clock", 0), ("clock", 0), ("compress", sample)]
+    probes = [e for e in events if e[0] == "compress"]
+    timed = [k for k, e in enumerate(probes) if e[1] == sample]
+    assert len(timed) > 3  # the screens at least
+    # a one-piece sample: every timed probe right after its own warm-up
+    assert all(probes[k - 1] == ("compress", warm, probes[k][2]) for k in timed)
+    assert len(probes) == 2 * len(timed)
+
+
+def test_a_process_warms_up_before_its_first_stored_chunk(monkeypatch):
+    events = []
+    real = blosc2.compress2
+
+    def spy(src, **kwargs):
+        events.append(np.asarray(src).nbytes)
+        return real(src, **kwargs)
+
+    monkeypatch.setattr(engine.blosc2, "compress2", spy)
+    monkeypatch.setattr(engine, "_warmed_up", False)  # as in a new process
+    data = randhie()
+    engine.compress(data, resolve(strategy="genetic"), chunks=(40, 45), clock=FakeClock())
+    assert events[:2] == [engine.WARM_UP_BYTES, 40 * 45 * 8]
+    assert events.count(engine.WARM_UP_BYTES) == 1  # once per process
 
 
 @pytest.mark.parametrize(

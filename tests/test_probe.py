@@ -198,18 +198,55 @@ def test_speed_leaning_runs_look_at_two_candidates_unless_the_first_stores_raw()
     assert labels(calls) == [first, first, second]
 
 
-def test_at_a_middle_tradeoff_raw_storage_leaves_one_look_at_bitshuffle():
+def test_at_a_middle_tradeoff_raw_storage_leaves_a_look_at_the_shuffles():
     ladder = _ladder(0.5, PerformanceMode.COMP, 4)
     first = Params(*ladder[0]).label()
     assert first == "BLOSCLZ/NOFILTER/1/never"
-    # the fastest codec copies the data, but BITSHUFFLE makes it compress 3x
+    # the fastest codec copies the data, but BITSHUFFLE makes it compress 1.8x
     probe = Scripted(
-        {first: (50e-6, SAMPLE + 32), "LZ4/BITSHUFFLE/1/always": (60e-6, SAMPLE // 3)}
+        {
+            first: (50e-6, SAMPLE + 32),
+            "LZ4/BITSHUFFLE/1/always": (60e-6, SAMPLE * 10 // 18),
+            "LZ4/SHUFFLE/1/always": (60e-6, SAMPLE * 10 // 15),
+        }
     )
     strategy = make(0.5)  # a budget that would allow many more candidates (100x the sample)
     strategy.propose(probe)
-    assert labels(probe.calls) == [first, first, "LZ4/BITSHUFFLE/1/always"]
+    assert labels(probe.calls) == [
+        first,
+        first,
+        "LZ4/BITSHUFFLE/1/always",
+        "LZ4/SHUFFLE/1/always",
+    ]
     assert strategy.best.label() == "LZ4/BITSHUFFLE/1/always"
+
+
+def test_one_byte_items_get_no_shuffle_look():
+    ladder = _ladder(0.5, PerformanceMode.COMP, 1)
+    first = Params(*ladder[0]).label()
+    probe = Scripted({first: (50e-6, SAMPLE + 32)})
+    make(0.5, typesize=1).propose(probe)
+    assert labels(probe.calls) == [first, first, "LZ4/BITSHUFFLE/1/always"]
+
+
+@pytest.mark.parametrize(("ratio", "zstd"), [(1.9, False), (2.5, True)])
+def test_data_that_compresses_well_gets_a_look_at_zstd(ratio, zstd):
+    first = Params(*_ladder(0.5, PerformanceMode.COMP, 4)[0]).label()
+    table = {
+        first: (50e-6, int(SAMPLE / ratio)),
+        "LZ4/BITSHUFFLE/1/always": (200e-6, SAMPLE),
+        "LZ4/SHUFFLE/1/always": (200e-6, SAMPLE),
+        "ZSTD/NOFILTER/1/never": (60e-6, SAMPLE // 8),
+    }
+    probe = Scripted(table)
+    config = resolve(tradeoff=0.5, strategy="probe")
+    # an array only 3x the sample: no budget for anything but the fixed looks
+    strategy = ProbeStrategy(config, typesize=4, cores=2, nbytes=3 * SAMPLE)
+    strategy.propose(probe)
+    tried = labels(probe.calls)
+    assert tried[:4] == [first, first, "LZ4/BITSHUFFLE/1/always", "LZ4/SHUFFLE/1/always"]
+    assert ("ZSTD/NOFILTER/1/never" in tried) is zstd
+    assert (strategy.best.codec == "ZSTD") is zstd
 
 
 @pytest.mark.parametrize(
