@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import dataclasses
 import json
+import os
 
+import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -190,3 +193,60 @@ def test_params_hold_only_search_space_levels():
         Params("LZ4", Pipeline.SHUFFLE, 0, "ALWAYS", 1, 1)
     with pytest.raises(ValueError, match="`codec` must be one of"):
         Params("NDLZ")
+
+
+def test_a_bad_variable_does_not_break_a_call_that_overrides_it(monkeypatch):
+    monkeypatch.setenv("BTUNE_TRADEOFF", "abc")
+    monkeypatch.setenv("BTUNE_PERF_MODE", "fast")
+    config = resolve(tradeoff=0.0, perf_mode="DECOMP")
+    assert (config.tradeoff, config.perf_mode) == (0.0, PerformanceMode.DECOMP)
+    with pytest.raises(ValueError, match="BTUNE_TRADEOFF"):
+        resolve(perf_mode="DECOMP")  # not overridden: still an error
+    with pytest.raises(ValueError, match="BTUNE_PERF_MODE"):
+        resolve(tradeoff=0.0, perf_mode="AUTO")  # AUTO defers to the variable
+
+
+@pytest.mark.parametrize(
+    "var",
+    [
+        "BTUNE_TRADEOFF",
+        "BTUNE_PERF_MODE",
+        "BTUNE_TRACE",
+        "BTUNE_MODELS_DIR",
+        "BTUNE_USE_INFERENCE",
+    ],
+)
+@pytest.mark.parametrize("text", ["", "  "])
+def test_an_empty_variable_counts_as_unset(monkeypatch, var, text):
+    monkeypatch.setenv(var, text)
+    assert resolve() == resolve(environ={})
+
+
+def test_overlapping_runs_hide_the_plugin_trigger_until_the_last_one_ends(monkeypatch):
+    from btune import config as cfg
+
+    monkeypatch.setenv("BTUNE_TRADEOFF", "0.25")
+    first, second = cfg.hide_plugin_trigger(), cfg.hide_plugin_trigger()
+    first.__enter__()
+    second.__enter__()
+    assert "BTUNE_TRADEOFF" not in os.environ  # C-Blosc2 must not see it ...
+    assert resolve().tradeoff == 0.25  # ... btune still does
+    first.__exit__(None, None, None)
+    assert "BTUNE_TRADEOFF" not in os.environ  # the other run is still going
+    second.__exit__(None, None, None)
+    assert os.environ["BTUNE_TRADEOFF"] == "0.25"
+
+
+def test_threads_writing_at_once_with_the_plugin_trigger_set(monkeypatch):
+    monkeypatch.setenv("BTUNE_TRADEOFF", "0.25")  # not the default: a run must see it
+    data = np.linspace(0, 1, 20000)
+
+    def write(k: int) -> float:
+        out = btune.asarray(data * k, chunks=(2000,))
+        assert np.array_equal(out[:], data * k)
+        return btune.compress(data, chunks=(2000,)).config.tradeoff
+
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        tradeoffs = list(pool.map(write, range(40)))
+    assert tradeoffs == [0.25] * 40
+    assert os.environ["BTUNE_TRADEOFF"] == "0.25"

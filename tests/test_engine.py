@@ -369,6 +369,21 @@ def test_huge_chunks_are_a_value_error(chunks, match):
         btune.asarray(np.zeros((10, 10), dtype="u1"), chunks=chunks)
 
 
+def test_a_folder_is_never_replaced_unless_it_is_a_sparse_frame(tmp_path):
+    folder = tmp_path / "results"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("keep me")
+    with pytest.raises(IsADirectoryError, match="holds no Blosc2 sparse frame"):
+        btune.asarray(np.arange(100.0), urlpath=str(folder), mode="w")
+    assert (folder / "notes.txt").read_text() == "keep me"
+    # a sparse frame (blosc2 writes one as a folder) may be overwritten
+    sparse = tmp_path / "sparse.b2nd"
+    btune.asarray(np.arange(100.0), urlpath=str(sparse), contiguous=False)
+    assert sparse.is_dir()
+    btune.asarray(np.arange(100.0) * 2, urlpath=str(sparse), contiguous=False, mode="w")
+    assert blosc2.open(str(sparse))[7] == 14.0
+
+
 def test_urlpath_checks(tmp_path):
     data = np.arange(100.0)
     with pytest.raises(ValueError, match="does not exist"):

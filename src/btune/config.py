@@ -11,7 +11,9 @@ when a run starts, from four layers, highest first:
 
 Each field has one ``parse_<field>`` function: a wrong Python type raises
 ``TypeError``, a wrong value (including an unparsable environment string) raises
-``ValueError`` naming the setting, the accepted values and the bad value.
+``ValueError`` naming the setting, the accepted values and the bad value.  An
+environment variable set to an empty string counts as unset, and one whose
+setting the call gives explicitly is not read at all.
 
 This module imports nothing else of btune.
 """
@@ -23,6 +25,7 @@ import enum
 import math
 import numbers
 import os
+import threading
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -337,8 +340,60 @@ def _env_bool(var: str, text: str) -> bool:
     raise ValueError(msg)
 
 
-def _from_environment(environ: Mapping[str, str]) -> dict[str, Any]:
-    """Settings given by environment variables, each validated with the variable's name."""
+#: C-Blosc2 itself reacts to this variable by loading the old Btune plugin (and fails
+#: when it is absent), so btune hides it from the process while it drives blosc2.
+PLUGIN_TRIGGER = "BTUNE_TRADEOFF"
+
+_hidden_lock = threading.Lock()
+_hidden_users = 0
+_hidden_value: str | None = None
+
+
+class hide_plugin_trigger:  # noqa: N801 - used like a function: ``with hide_plugin_trigger():``
+    """Hide ``BTUNE_TRADEOFF`` from C-Blosc2 while any btune run lasts.
+
+    Runs may overlap (threads): the variable is removed when the first one starts
+    and put back when the last one ends, and :func:`resolve` still reads its value
+    meanwhile.  Code outside btune reading the process environment in those
+    moments does not see it.  (A class rather than a generator: entering costs
+    well under a microsecond, on every write.)
+    """
+
+    def __enter__(self) -> None:
+        global _hidden_users, _hidden_value
+        with _hidden_lock:
+            if _hidden_users == 0:
+                _hidden_value = os.environ.pop(PLUGIN_TRIGGER, None)
+            _hidden_users += 1
+
+    def __exit__(self, *exc: object) -> None:
+        global _hidden_users, _hidden_value
+        with _hidden_lock:
+            _hidden_users -= 1
+            if _hidden_users == 0 and _hidden_value is not None:
+                os.environ.setdefault(PLUGIN_TRIGGER, _hidden_value)
+                _hidden_value = None
+
+
+class _ProcessEnvironment:
+    """``os.environ``, with the value :class:`hide_plugin_trigger` holds back."""
+
+    def get(self, var: str) -> str | None:
+        value = os.environ.get(var)
+        if value is None and var == PLUGIN_TRIGGER:
+            with _hidden_lock:
+                value = _hidden_value
+        return value
+
+
+def _from_environment(
+    environ: Mapping[str, str] | _ProcessEnvironment, skip: frozenset[str] = frozenset()
+) -> dict[str, Any]:
+    """Settings given by environment variables, each validated with the variable's name.
+
+    Empty variables count as unset; the settings in ``skip`` (given explicitly) are
+    not read, so a bad variable cannot break a call that overrides it.
+    """
     readers: dict[str, tuple[str, Any]] = {
         "BTUNE_TRADEOFF": ("tradeoff", _env_float),
         "BTUNE_PERF_MODE": ("perf_mode", lambda var, text: text),
@@ -349,7 +404,7 @@ def _from_environment(environ: Mapping[str, str]) -> dict[str, Any]:
     found: dict[str, Any] = {}
     for var, (field, read) in readers.items():
         text = environ.get(var)
-        if text is None:
+        if text is None or not text.strip() or field in skip:
             continue
         value = read(var, text)
         try:
@@ -358,6 +413,16 @@ def _from_environment(environ: Mapping[str, str]) -> dict[str, Any]:
             msg = f"{var}: {err}"
             raise ValueError(msg) from err
     return found
+
+
+def _is_auto(field: str, value: Any) -> bool:
+    """True for an explicit ``perf_mode`` AUTO, which defers to ``BTUNE_PERF_MODE``."""
+    if field != "perf_mode":
+        return False
+    try:
+        return parse_perf_mode(value) is PerformanceMode.AUTO
+    except (TypeError, ValueError):
+        return False  # Config reports it
 
 
 def resolve(environ: Mapping[str, str] | None = None, **overrides: Any) -> Config:
@@ -369,7 +434,10 @@ def resolve(environ: Mapping[str, str] | None = None, **overrides: Any) -> Confi
     """
     given = {k: v for k, v in overrides.items() if v is not None}
     _check_unknown(given)
-    env = _from_environment(os.environ if environ is None else environ)
+    source = _ProcessEnvironment() if environ is None else environ
+    env = _from_environment(
+        source, skip=frozenset(k for k in given if not _is_auto(k, given[k]))
+    )
     settings = {**_user_defaults, **env, **given}
     config = Config(**settings)
     if config.perf_mode is PerformanceMode.AUTO:

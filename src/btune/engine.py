@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
-import os
 import sys
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -21,7 +20,7 @@ from typing import Any, NamedTuple, TextIO
 import blosc2
 import numpy as np
 
-from btune.config import Config, PerformanceMode, resolve
+from btune.config import Config, PerformanceMode, hide_plugin_trigger, resolve
 from btune.objective import Measurement, speed
 from btune.space import Params, Pipeline, core_count
 from btune.strategies import make_strategy
@@ -32,10 +31,6 @@ __all__ = ["ChunkRecord", "Layout", "Result", "compress", "replay"]
 
 Clock = Callable[[], float]
 Progress = Callable[[int], None]
-
-#: C-Blosc2 itself reacts to this variable by loading the old Btune plugin (and fails
-#: when it is absent), so it is hidden from blosc2 while btune drives it.
-_PLUGIN_TRIGGER = "BTUNE_TRADEOFF"
 
 #: Blosc2 chunks and blocks are limited to 2 GiB (sizes are 32-bit in the format).
 MAX_CHUNK_BYTES = 2**31 - 64
@@ -202,23 +197,8 @@ class Layout:
             index += (grid[dim] - coords[dim]) * math.prod(grid[dim + 1 :])
 
 
-class blosc2_environment:  # noqa: N801 - used like a function: ``with blosc2_environment():``
-    """Hide ``BTUNE_TRADEOFF`` from C-Blosc2 for the duration (it is restored after).
-
-    btune reads the variable itself when a run starts; C-Blosc2 would otherwise try
-    to load the original Btune plugin and refuse to compress.  (A class rather than
-    a generator: entering costs 0.3 µs instead of 4, on every write.)
-
-    Note: this changes the process environment while a run lasts, so another thread
-    reading ``BTUNE_TRADEOFF`` meanwhile would not see it.
-    """
-
-    def __enter__(self) -> None:
-        self.saved = os.environ.pop(_PLUGIN_TRIGGER, None)
-
-    def __exit__(self, *exc: object) -> None:
-        if self.saved is not None:
-            os.environ[_PLUGIN_TRIGGER] = self.saved
+#: Hides ``BTUNE_TRADEOFF`` from C-Blosc2 while btune drives it (see config).
+blosc2_environment = hide_plugin_trigger
 
 
 def parse_shape(name: str, value: Any, shape: tuple[int, ...]) -> tuple[int, ...] | None:
@@ -633,6 +613,13 @@ def _check_urlpath(path: Path, mode: Any) -> None:
     if path.exists() and mode != "w":
         msg = f"`urlpath` {str(path)!r} exists; pass mode='w' to overwrite it"
         raise FileExistsError(msg)
+    if path.is_dir() and not (path / "chunks.b2frame").is_file():
+        # blosc2 would delete the whole folder to write its file there
+        msg = (
+            f"`urlpath` {str(path)!r} is a folder that holds no Blosc2 sparse frame;"
+            " btune will not replace it"
+        )
+        raise IsADirectoryError(msg)
 
 
 def _finish_metadata(result: Result, version: str, vlmeta: Mapping[str, Any] | None) -> None:
