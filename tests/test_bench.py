@@ -742,3 +742,11 @@ def test_command_line_rejects_bad_environment(tmp_path: Path, monkeypatch, capsy
     monkeypatch.setenv("BTUNE_PERF_MODE", "FOO")
     assert bench.run(parse([str(data), "--quiet"])) == 2
     assert "BTUNE_PERF_MODE" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("text", ["0,,1", "0,", ",0.5", ""])
+def test_command_line_refuses_empty_list_items(text: str, capsys) -> None:
+    with pytest.raises(SystemExit) as exc:
+        bench.main(["--tradeoffs", text, "x.npy"])
+    assert exc.value.code == 2
+    assert "no empty item" in capsys.readouterr().err

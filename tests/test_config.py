@@ -250,3 +250,8 @@ def test_threads_writing_at_once_with_the_plugin_trigger_set(monkeypatch):
         tradeoffs = list(pool.map(write, range(40)))
     assert tradeoffs == [0.25] * 40
     assert os.environ["BTUNE_TRADEOFF"] == "0.25"
+
+
+def test_minus_zero_is_tradeoff_zero():
+    value = resolve(tradeoff=-0.0).tradeoff
+    assert value == 0.0 and str(value) == "0.0"

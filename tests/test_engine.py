@@ -571,3 +571,14 @@ def test_a_process_warms_up_before_its_first_stored_chunk(monkeypatch):
 def test_hints_outside_the_search_space_are_refused(cparams, match):
     with pytest.raises(ValueError, match=match):
         btune.asarray(np.arange(100.0), cparams=cparams, cparams_hint=True)
+
+
+@pytest.mark.parametrize("chunks", [(5.5, 5), (True, 5), ("5", 5), (5.0, 5)])
+def test_chunks_must_be_whole_numbers(chunks):
+    with pytest.raises(TypeError, match="`chunks` must be a sequence of positive integers"):
+        btune.asarray(np.zeros((10, 10)), chunks=chunks)
+
+
+def test_numpy_integers_are_whole_numbers():
+    out = btune.asarray(np.zeros((10, 10)), chunks=(np.int64(5), np.uint8(5)))
+    assert out.chunks == (5, 5)

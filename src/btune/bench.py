@@ -924,9 +924,11 @@ def load_input(path: str | Path) -> np.ndarray:
 
 def _list_arg(parse: Callable[[str], T]) -> Callable[[str], list[T]]:
     def convert(text: str) -> list[T]:
-        items = [t.strip() for t in text.split(",") if t.strip()]
-        if not items:
-            raise argparse.ArgumentTypeError(f"expected a comma-separated list; got {text!r}")
+        items = [t.strip() for t in text.split(",")]
+        if not all(items):  # "", "0,,1", "0,": an empty item is a typo, not nothing
+            raise argparse.ArgumentTypeError(
+                f"expected a comma-separated list with no empty item; got {text!r}"
+            )
         try:
             return [parse(t) for t in items]
         except (TypeError, ValueError) as err:

@@ -115,7 +115,7 @@ def parse_tradeoff(value: Any) -> float:
     if not 0.0 <= tradeoff <= 1.0:  # also rejects NaN
         msg = f"`tradeoff` must be in [0, 1]; got {value!r}"
         raise ValueError(msg)
-    return tradeoff
+    return tradeoff + 0.0  # -0.0 becomes 0.0
 
 
 def parse_perf_mode(value: Any) -> PerformanceMode:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
+import numbers
 import sys
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -205,13 +206,18 @@ def parse_shape(name: str, value: Any, shape: tuple[int, ...]) -> tuple[int, ...
     """``chunks`` or ``blocks`` as a tuple with one positive integer per dimension."""
     if value is None:
         return None
-    if isinstance(value, (int, np.integer)):
+    if isinstance(value, numbers.Integral):
         value = (value,)
     try:
-        parsed = tuple(int(v) for v in value)
-    except (TypeError, ValueError) as err:
+        items = tuple(value)
+    except TypeError as err:
         msg = f"`{name}` must be a sequence of positive integers; got {value!r}"
         raise TypeError(msg) from err
+    # whole numbers only: 5.5 or True are not a chunk length (int() would make them 5, 1)
+    if not all(isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in items):
+        msg = f"`{name}` must be a sequence of positive integers; got {value!r}"
+        raise TypeError(msg)
+    parsed = tuple(int(v) for v in items)
     if len(parsed) != len(shape):
         msg = (
             f"`{name}` has {len(parsed)} value(s) but the array has {len(shape)} dimension(s)"
