@@ -199,6 +199,34 @@ def test_failed_compress_leaves_no_file(capsys, tmp_path, npy, monkeypatch):
     assert list(tmp_path.iterdir()) == [path]
 
 
+def test_sigterm_removes_the_partial_output(capsys, tmp_path, npy, monkeypatch):
+    import signal
+
+    path, _ = npy
+
+    def killed(data, config, *, urlpath, **kwargs):
+        with open(urlpath, "wb") as f:
+            f.write(b"half")
+        signal.raise_signal(signal.SIGTERM)  # as `kill PID` would, mid-write
+        raise AssertionError("not reached")
+
+    monkeypatch.setattr(engine, "compress", killed)
+    before = signal.getsignal(signal.SIGTERM)
+    code, _, err = run(capsys, "compress", path, tmp_path / "o.b2nd")
+    assert (code, err) == (143, "btune: terminated\n")
+    assert list(tmp_path.iterdir()) == [path]
+    assert signal.getsignal(signal.SIGTERM) is before  # the handler is put back
+
+
+def test_an_overridden_bad_variable_does_not_stop_the_command(
+    capsys, tmp_path, npy, monkeypatch
+):
+    path, _ = npy
+    monkeypatch.setenv("BTUNE_TRADEOFF", "abc")
+    code, _, _ = run(capsys, "compress", "--tradeoff", "0", path, tmp_path / "o.b2nd")
+    assert code == 0
+
+
 BAD_INPUTS = [
     ("missing.npy", None, "no such file or directory"),
     ("garbage.npy", b"not numpy", r"not a readable \.npy file"),

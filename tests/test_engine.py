@@ -188,6 +188,44 @@ def test_tail_boxes_cover_remaining_chunks_once(grid, start_frac):
     assert np.array_equal(covered, expected)
 
 
+@settings(max_examples=100, deadline=None)
+@given(
+    grid=st.lists(st.integers(1, 6), min_size=1, max_size=3),
+    slab_bytes=st.integers(1, 400),
+    data=st.data(),
+)
+def test_slabs_cut_tail_boxes_into_whole_chunks(grid, slab_bytes, data):
+    chunks = tuple(data.draw(st.integers(1, 4)) for _ in grid)
+    shape = tuple(g * c - data.draw(st.integers(0, c - 1)) for g, c in zip(grid, chunks))
+    layout = engine.plan_layout(shape, np.dtype("u2"), chunks, chunks)
+    start = data.draw(st.integers(0, layout.nchunks - 1))
+    covered = np.zeros(shape, dtype=int)
+    total = 0
+    for box in layout.tail_boxes(start):
+        for slab, nchunks in layout.slabs(box, slab_bytes):
+            covered[slab] += 1
+            total += nchunks
+            # chunk-aligned starts: each slab is whole chunks
+            assert all(sl.start % c == 0 for sl, c in zip(slab, chunks))
+    expected = np.zeros(shape, dtype=int)
+    for i in range(start, layout.nchunks):
+        expected[layout.chunk_slices(i)] = 1
+    assert np.array_equal(covered, expected)
+    assert total == layout.nchunks - start
+
+
+def test_the_tail_is_written_in_slabs_with_progress(monkeypatch):
+    monkeypatch.setattr(engine, "TAIL_SLAB_BYTES", 4000)
+    data = np.arange(100_000, dtype="f8")
+    ticks: list[int] = []
+    result = btune.compress(data, chunks=(50,), strategy="genetic", progress=ticks.append)
+    check_roundtrip(data, result.array)
+    assert sum(ticks) == 2000
+    tail = ticks[len(result.tuned) :]
+    assert result.tail_start < 2000 and len(tail) > 1  # the tail came in slabs ...
+    assert set(tail[:-1]) == {10}  # ... of 4000 bytes: 10 chunks of 400
+
+
 @settings(max_examples=40, deadline=None)
 @given(
     shape=st.lists(st.integers(1, 9), min_size=1, max_size=3),

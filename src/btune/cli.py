@@ -17,7 +17,9 @@ import logging
 import math
 import os
 import re
+import signal
 import sys
+import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
@@ -556,6 +558,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
 
     run: Command = args.run
+    previous = _on_sigterm_raise()
     try:
         return run(args)
     except BrokenPipeError:  # the reader of our output went away (`btune inspect … | head`)
@@ -571,3 +574,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("btune: interrupted", file=sys.stderr)
         return 130
+    except Terminated:
+        print("btune: terminated", file=sys.stderr)
+        return 143
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+class Terminated(BaseException):
+    """SIGTERM arrived: unwind like Ctrl-C, so that partial outputs are removed."""
+
+
+def _raise_terminated(signum: int, frame: object) -> None:
+    raise Terminated
+
+
+def _on_sigterm_raise() -> Any:
+    """Turn SIGTERM into :class:`Terminated` (main thread only); the previous handler."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    return signal.signal(signal.SIGTERM, _raise_terminated)

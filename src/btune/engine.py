@@ -43,6 +43,9 @@ WARM_UP_BYTES = 2048
 #: chunks spread over the array, about 1/``strategy.sample_fraction`` of its bytes.
 SAMPLE_PIECES = 4
 
+#: After the strategy settles, the rest is written in slabs of about this many bytes.
+TAIL_SLAB_BYTES = 16 * 2**20
+
 #: Whether this process has compressed once already (see _Run.measure).
 _warmed_up = False
 
@@ -173,6 +176,32 @@ class Layout:
         split = [x for n, b in zip(self.blocks_per_chunk, self.blocks) for x in (n, b)]
         order = [2 * d for d in range(ndim)] + [2 * d + 1 for d in range(ndim)]
         return np.ascontiguousarray(padded.reshape(split).transpose(order))
+
+    def slabs(
+        self, box: tuple[slice, ...], nbytes: int
+    ) -> Iterator[tuple[tuple[slice, ...], int]]:
+        """``box`` (chunk-aligned) cut along its first axis of several chunks into
+        slabs of whole chunks of about ``nbytes``; each with the chunks it covers."""
+
+        def count(region: tuple[slice, ...]) -> int:
+            return math.prod(
+                math.ceil((sl.stop - sl.start) / c) for sl, c in zip(region, self.chunks)
+            )
+
+        axis = next(
+            (d for d, sl in enumerate(box) if sl.stop - sl.start > self.chunks[d]), None
+        )
+        if axis is None:
+            yield box, count(box)
+            return
+        row = math.prod(
+            self.chunks[d] if d == axis else sl.stop - sl.start for d, sl in enumerate(box)
+        )
+        step = max(1, nbytes // max(row * self.dtype.itemsize, 1)) * self.chunks[axis]
+        for lo in range(box[axis].start, box[axis].stop, step):
+            hi = min(lo + step, box[axis].stop)
+            slab = box[:axis] + (slice(lo, hi),) + box[axis + 1 :]
+            yield slab, count(slab)
 
     def tail_boxes(self, start: int) -> Iterator[tuple[slice, ...]]:
         """Few rectangular regions that cover chunks ``start`` … last, in order."""
@@ -523,7 +552,13 @@ class _Run:
             array = self.output.array(params)
             array.schunk.cparams = params.cparams(self.typesize, self.layout.blocksize)
             for box in self.layout.tail_boxes(start):
-                array[box] = np.asarray(self.data[box])
+                # in slabs: one C call per slab keeps Ctrl-C and the progress bar alive
+                for slab, nchunks in self.layout.slabs(box, TAIL_SLAB_BYTES):
+                    array[slab] = np.asarray(self.data[slab])
+                    if self.progress is not None:
+                        self.progress(nchunks)
+            self.tail_start = start
+            return
         self.tail_start = start
         if self.progress is not None:
             self.progress(self.layout.nchunks - start)
