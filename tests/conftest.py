@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,7 +15,11 @@ import btune
 from btune.config import reset_params_defaults
 
 DATA = Path(__file__).parent / "data"
-CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
+#: The full corpus: ``../shared/corpus`` beside the clone, or where BTUNE_CORPUS says.
+CORPUS = Path(
+    os.environ.get("BTUNE_CORPUS")
+    or Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
+)
 
 ENV_VARS = (
     "BTUNE_TRADEOFF",
@@ -44,7 +49,8 @@ def corpus_files() -> list[Path]:
 
 
 needs_corpus = pytest.mark.skipif(
-    not CORPUS.is_dir(), reason=f"the full corpus is not present at {CORPUS}"
+    not CORPUS.is_dir(),
+    reason=f"the full corpus is not present at {CORPUS} (set BTUNE_CORPUS to its folder)",
 )
 
 

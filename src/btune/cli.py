@@ -337,7 +337,7 @@ def _report_compress(
     c = result.config
     print(f"{args.input} -> {args.output}")
     print(
-        f"  {_size(nbytes)} -> {_size(out_bytes)}  ratio {ratio:.2f}x  "
+        f"  {_size(nbytes)} -> {_size(out_bytes)} (file)  ratio {ratio:.2f}x  "
         f"in {wall:.3f} s ({speed:,.1f} MB/s)"
     )
     print(
@@ -419,7 +419,8 @@ def _print_inspect(name: str, info: ContainerInfo) -> None:
             print(f"  {cells} {row.chunks:>7} {row.ratio:>8.2f}")
     print(
         f"  total: {_count(info.nchunks, 'chunk')}, "
-        f"{_size(info.nbytes)} -> {_size(info.cbytes)}, ratio {info.ratio:.2f}x"
+        f"{_size(info.nbytes)} -> {_size(info.cbytes)} (chunks, without the file's"
+        f" headers and metadata), ratio {info.ratio:.2f}x"
     )
 
 
