@@ -252,10 +252,12 @@ def test_compress_input_not_an_array(capsys, tmp_path):
 
 def test_compress_empty_and_object_arrays(capsys, tmp_path):
     np.save(tmp_path / "empty.npy", np.zeros((0, 3)))
-    refused(capsys, "compress", tmp_path / "empty.npy", tmp_path / "o.b2nd", match="empty")
+    code, _, err = run(capsys, "compress", tmp_path / "empty.npy", tmp_path / "o.b2nd")
+    assert (code, err) == (0, "")
+    assert blosc2.open(str(tmp_path / "o.b2nd")).shape == (0, 3)
     np.save(tmp_path / "obj.npy", np.array([1, None], dtype=object), allow_pickle=True)
     refused(
-        capsys, "compress", tmp_path / "obj.npy", tmp_path / "o.b2nd", match="dtype object"
+        capsys, "compress", tmp_path / "obj.npy", tmp_path / "p.b2nd", match="dtype object"
     )
 
 
@@ -498,3 +500,22 @@ def test_recompression_keeps_the_input_chunk_shape(tmp_path):
     other = tmp_path / "other.b2nd"
     assert cli.main(["compress", str(source), str(other), "--quiet", "--chunks", "50,10"]) == 0
     assert blosc2.open(str(other)).chunks == (50, 10)
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        np.array(["ab", "cde", ""] * 500),
+        np.array([b"ab", b"xyz"] * 700),
+        np.arange(3000).astype("M8[D]"),
+        np.arange(3000).astype("m8[s]"),
+    ],
+    ids=lambda a: str(a.dtype),
+)
+def test_compress_strings_bytes_and_dates(capsys, tmp_path, values):
+    path = tmp_path / "in.npy"
+    np.save(path, values)
+    code, _, err = run(capsys, "compress", path, tmp_path / "o.b2nd")
+    assert (code, err) == (0, "")
+    out = blosc2.open(str(tmp_path / "o.b2nd"))[:]
+    assert out.dtype == values.dtype and np.array_equal(out, values)

@@ -342,9 +342,22 @@ def test_bad_arguments(kwargs, exc, match):
         btune.asarray(np.arange(100.0), **kwargs)
 
 
-def test_empty_and_object_arrays_are_refused():
-    with pytest.raises(ValueError, match="empty array"):
-        btune.asarray(np.zeros((0, 3)))
+@pytest.mark.parametrize(
+    ("shape", "chunks"), [((0, 3), None), ((3, 0, 2), None), ((0,), None), ((0, 5), (10, 5))]
+)
+def test_empty_arrays_are_written_as_they_are(tmp_path, shape, chunks):
+    data = np.zeros(shape, dtype="f4")
+    path = tmp_path / "e.b2nd"
+    result = btune.compress(data, chunks=chunks, urlpath=str(path))
+    out = blosc2.open(str(path))
+    assert (out.shape, out.dtype) == (shape, data.dtype)
+    assert result.nchunks == 0 and result.tuned == []
+    assert out.schunk.vlmeta["btune"]["clevels"] == []
+    if chunks is not None:
+        assert out.chunks == chunks
+
+
+def test_object_arrays_are_refused():
     with pytest.raises(TypeError, match="Python objects"):
         btune.asarray(np.array([1, "a", None], dtype=object))
 

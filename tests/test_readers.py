@@ -30,17 +30,14 @@ ACCEPTED_DTYPES = [
     np.dtype({"names": ["a", "b"], "formats": ["<u2", "<i8"], "offsets": [0, 8],
               "itemsize": 24}),
     [("inner", [("re", "<f4"), ("im", "<f4")]), ("n", "<u1")],
+    "U3", "S4", "M8[s]", "m8[ms]", [("a", "<i4"), ("s", "U2")],
 ]  # fmt: skip
 
 REFUSED_DTYPES = [
     ("O", "object"),
-    ("U3", "<U3"),
-    ("S4", "S4"),
-    ("M8[s]", "datetime64"),
-    ("m8[ms]", "timedelta64"),
     ("V8", "V8"),
     ([("a", "<i4"), ("b", "O")], "field 'b' has dtype object"),
-    ([("a", "<i4"), ("s", "U2")], "field 's'"),
+    ("f16", "float128"),
 ]
 
 
@@ -127,8 +124,7 @@ def test_npy_object_array_is_never_unpickled(tmp_path):
 
 def test_npy_empty_array(tmp_path):
     np.save(tmp_path / "e.npy", np.zeros((3, 0), dtype="f4"))
-    with pytest.raises(InputError, match=r"empty \(shape \(3, 0\)\)"):
-        open_input(tmp_path / "e.npy")
+    assert open_input(tmp_path / "e.npy").shape == (3, 0)  # nothing to tune, still an array
 
 
 @pytest.mark.parametrize(
@@ -255,15 +251,13 @@ def test_b2nd_truncated(tmp_path):
 def test_b2nd_empty_array(tmp_path):
     path = tmp_path / "e.b2nd"
     blosc2.zeros((0, 4), dtype="f4", urlpath=str(path), mode="w")
-    with pytest.raises(InputError, match="empty"):
-        open_input(path)
+    assert open_input(path).shape == (0, 4)
 
 
-def test_b2nd_string_dtype_refused(tmp_path):
+def test_b2nd_string_dtype_accepted(tmp_path):
     path = tmp_path / "u.b2nd"
     blosc2.asarray(np.array(["ab", "cd"]), urlpath=str(path), mode="w")
-    with pytest.raises(InputError, match="dtype <U2 is not supported"):
-        open_input(path)
+    np.testing.assert_array_equal(open_input(path)[:], np.array(["ab", "cd"]))
 
 
 def test_input_metadata_of_b2nd(tmp_path):
@@ -361,7 +355,6 @@ def test_hdf5_errors(tmp_path):
         (f"{path}:/nope", r"no dataset '/nope'"),
         (f"{path}:/g", r"'/g' is a group, not a dataset"),
         (f"{path}:/s", "dtype object"),
-        (f"{path}:/e", "empty"),
         (f"{path}:/null", "no data"),
         (str(tmp_path / "none.h5"), "holds no dataset"),
     ]
@@ -370,6 +363,7 @@ def test_hdf5_errors(tmp_path):
             open_input(text)
         _one_line(err)
     np.testing.assert_array_equal(open_input(f"{path}:g/y"), np.arange(4))
+    assert open_input(f"{path}:/e").shape == (0,)
 
 
 def test_hdf5_not_hdf5(tmp_path):
@@ -443,8 +437,7 @@ def test_zarr_through_its_api(tmp_path, monkeypatch):
     with pytest.raises(InputError, match=r"holds 2 arrays; choose one of .*s\.zarr:/a"):
         open_input(tmp_path / "s.zarr")
     np.testing.assert_array_equal(open_input(f"{tmp_path / 's.zarr'}:/a"), data)
-    with pytest.raises(InputError, match="empty"):
-        open_input(f"{tmp_path / 's.zarr'}:/b")
+    assert open_input(f"{tmp_path / 's.zarr'}:/b").shape == (0,)
     with pytest.raises(InputError, match="no array '/c'"):
         open_input(f"{tmp_path / 's.zarr'}:/c")
 
@@ -462,6 +455,8 @@ def test_zarr_real(tmp_path):
 
 
 def test_check_dtype_message_is_one_line():
-    with pytest.raises(InputError, match=r"^'x': dtype <U1 is not supported") as err:
-        check_dtype("U1", "'x'")
+    with pytest.raises(
+        InputError, match=r"^'x': dtype object \(Python objects\) is not"
+    ) as err:
+        check_dtype("O", "'x'")
     _one_line(err)

@@ -312,6 +312,17 @@ def _plan_layout(
     return layout
 
 
+def _empty_layout(
+    shape: tuple[int, ...], dtype: np.dtype[Any], chunks: Any, blocks: Any
+) -> Layout:
+    """The layout of an array with no elements: as given, else blosc2's (which may
+    hold zeros).  There is nothing to tune; the empty array is written as it is."""
+    chunks_t = parse_shape("chunks", chunks, shape)
+    blocks_t = parse_shape("blocks", blocks, shape)
+    chunks_t, blocks_t = blosc2.compute_chunks_blocks(shape, chunks_t, blocks_t, dtype)
+    return Layout(shape, dtype, tuple(map(int, chunks_t)), tuple(map(int, blocks_t)))
+
+
 def _is_single_value(region: np.ndarray) -> bool:
     """True if every element of ``region`` has the same bytes."""
     if region.size <= 1:
@@ -720,13 +731,15 @@ def compress(
     if config.perf_mode is PerformanceMode.AUTO:
         config = resolve(**{k: v for k, v in config.to_dict().items() if k != "perf_mode"})
     shape, dtype = _input_shape_dtype(data)
-    if math.prod(shape) == 0:
-        msg = f"cannot compress an empty array (shape {shape})"
-        raise ValueError(msg)
     if dtype.hasobject:
         msg = f"cannot compress an array of dtype {dtype} (holds Python objects)"
         raise TypeError(msg)
-    layout = plan_layout(shape, dtype, chunks, blocks)
+    empty = math.prod(shape) == 0
+    layout = (
+        _empty_layout(shape, dtype, chunks, blocks)
+        if empty
+        else plan_layout(shape, dtype, chunks, blocks)
+    )
     if urlpath is not None:
         _check_urlpath(Path(urlpath), storage.get("mode"))
         source = getattr(getattr(data, "schunk", None), "urlpath", None)

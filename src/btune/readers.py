@@ -44,8 +44,8 @@ ACCEPTED_SUFFIXES = (".npy", ".b2nd", ".h5", ".hdf5", ".zarr")
 _HDF5_SUFFIXES = (".h5", ".hdf5")
 _ACCEPTED_TEXT = ".npy, .b2nd, .h5/.hdf5 (FILE.h5:/dataset) and .zarr"
 _DTYPE_TEXT = (
-    "bool, signed and unsigned integers, float16/32/64, complex64/128 "
-    "and structured dtypes of those"
+    "bool, signed and unsigned integers, float16/32/64, complex64/128, fixed-size "
+    "strings and bytes, datetime64/timedelta64 and structured dtypes of those"
 )
 _FLOAT_SIZES = (2, 4, 8)
 _COMPLEX_SIZES = (8, 16)
@@ -90,7 +90,7 @@ def _bad_dtype(dtype: np.dtype[Any]) -> str | None:
         return None
     if dtype.subdtype is not None:
         return _bad_dtype(dtype.subdtype[0])
-    if dtype.kind in "biu":
+    if dtype.kind in "biuUSMm":  # fixed-size items of plain bytes
         return None
     if dtype.kind == "f" and dtype.itemsize in _FLOAT_SIZES:
         return None
@@ -110,15 +110,11 @@ def check_dtype(dtype: Any, name: str) -> None:
 
 
 def check_array(obj: Any, name: str) -> None:
-    """Raise :class:`InputError` unless ``obj`` is a non-empty array of a supported dtype."""
+    """Raise :class:`InputError` unless ``obj`` is an array of a supported dtype."""
     shape = getattr(obj, "shape", None)
     dtype = getattr(obj, "dtype", None)
     if shape is None or dtype is None:
         msg = f"{name}: not an array (got {type(obj).__name__})"
-        raise InputError(msg)
-    shape = tuple(int(s) for s in shape)
-    if 0 in shape:
-        msg = f"{name}: the array is empty (shape {shape}); there is nothing to compress"
         raise InputError(msg)
     check_dtype(dtype, name)
 
