@@ -633,3 +633,10 @@ def test_chunks_must_be_whole_numbers(chunks):
 def test_numpy_integers_are_whole_numbers():
     out = btune.asarray(np.zeros((10, 10)), chunks=(np.int64(5), np.uint8(5)))
     assert out.chunks == (5, 5)
+
+
+def test_cparams_without_the_hint_are_not_used_and_btune_says_so():
+    data = np.linspace(0, 1, 5000)
+    with pytest.warns(UserWarning, match="`cparams` are not used"):
+        out = btune.asarray(data, cparams={"codec": blosc2.Codec.ZLIB, "clevel": 9})
+    np.testing.assert_array_equal(out[:], data)

@@ -14,6 +14,7 @@ import math
 import numbers
 import sys
 import time
+import warnings
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, NamedTuple, TextIO
@@ -752,6 +753,13 @@ def compress(
     if config.cparams_hint and hint is None:
         msg = "`cparams_hint` is True but no `cparams` were given to start from"
         raise ValueError(msg)
+    if cparams and not config.cparams_hint:
+        warnings.warn(
+            "`cparams` are not used: btune chooses the parameters (pass cparams_hint=True"
+            " to start its search from them)",
+            UserWarning,
+            stacklevel=3,
+        )
     if strategy is None:
         strategy = make_strategy(
             config,
