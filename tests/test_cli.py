@@ -519,3 +519,14 @@ def test_compress_strings_bytes_and_dates(capsys, tmp_path, values):
     assert (code, err) == (0, "")
     out = blosc2.open(str(tmp_path / "o.b2nd"))[:]
     assert out.dtype == values.dtype and np.array_equal(out, values)
+
+
+@pytest.mark.filterwarnings("default::UserWarning")
+def test_warnings_are_one_line(capsys, tmp_path, monkeypatch):
+    monkeypatch.setattr(engine, "MANY_CHUNKS", 100)
+    np.save(tmp_path / "t.npy", np.zeros((40, 40), dtype="u1"))
+    out = tmp_path / "o.b2nd"
+    code, _, err = run(capsys, "compress", "--chunks", "1,1", tmp_path / "t.npy", out)
+    assert code == 0
+    assert err.startswith("btune: warning: 1600 chunks of 1 bytes")
+    assert err.count("\n") == 1

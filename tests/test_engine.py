@@ -640,3 +640,17 @@ def test_cparams_without_the_hint_are_not_used_and_btune_says_so():
     with pytest.warns(UserWarning, match="`cparams` are not used"):
         out = btune.asarray(data, cparams={"codec": blosc2.Codec.ZLIB, "clevel": 9})
     np.testing.assert_array_equal(out[:], data)
+
+
+@pytest.mark.parametrize("strategy", ["probe", "genetic"])
+def test_opaque_bytes_keep_their_dtype(strategy):
+    data = np.frombuffer(np.arange(4000, dtype="u1").tobytes(), dtype="V4")
+    out = btune.asarray(data, strategy=strategy, chunks=(100,))
+    assert out.dtype == np.dtype("V4")
+    assert out[:].tobytes() == data.tobytes()
+
+
+def test_a_great_many_tiny_chunks_earn_a_warning():
+    data = np.zeros((400, 400), dtype="u1")
+    with pytest.warns(UserWarning, match="160000 chunks of 1 bytes"):
+        btune.compress(data, chunks=(1, 1))

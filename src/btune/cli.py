@@ -20,6 +20,7 @@ import re
 import signal
 import sys
 import threading
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
@@ -559,6 +560,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
 
     run: Command = args.run
+    shown, warnings.showwarning = warnings.showwarning, _show_warning
     previous = _on_sigterm_raise()
     try:
         return run(args)
@@ -579,8 +581,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("btune: terminated", file=sys.stderr)
         return 143
     finally:
+        warnings.showwarning = shown
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
+
+
+def _show_warning(message: Warning | str, *args: object, **kwargs: object) -> None:
+    """Warnings as one line, like errors."""
+    print(f"btune: warning: {message}", file=sys.stderr)
 
 
 class Terminated(BaseException):

@@ -44,6 +44,10 @@ WARM_UP_BYTES = 2048
 #: chunks spread over the array, about 1/``strategy.sample_fraction`` of its bytes.
 SAMPLE_PIECES = 4
 
+#: More chunks than this, each smaller than SMALL_CHUNK_BYTES, earn a warning.
+MANY_CHUNKS = 100_000
+SMALL_CHUNK_BYTES = 1024
+
 #: After the strategy settles, the rest is written in slabs of about this many bytes.
 TAIL_SLAB_BYTES = 16 * 2**20
 
@@ -159,8 +163,9 @@ class Layout:
 
     @functools.cached_property
     def structured(self) -> bool:
-        """Records (numpy copies of them may drop the bytes between fields)."""
-        return self.dtype.fields is not None
+        """Records or opaque bytes (``V``): numpy copies of records may drop the bytes
+        between fields, and blosc2's own writes turn ``V4`` into ``[('f0', 'V4')]``."""
+        return self.dtype.kind == "V"
 
     def chunk_buffer(self, region: np.ndarray) -> np.ndarray:
         """The chunk's uncompressed bytes in b2nd order: padded, cut into blocks."""
@@ -748,6 +753,15 @@ def compress(
             msg = f"`urlpath` {str(urlpath)!r} is the input's own file; write elsewhere"
             raise ValueError(msg)
 
+    chunk_bytes = math.prod(layout.chunks) * dtype.itemsize
+    if layout.nchunks > MANY_CHUNKS and chunk_bytes < SMALL_CHUNK_BYTES:
+        warnings.warn(
+            f"{layout.nchunks} chunks of {chunk_bytes} bytes: Blosc2 handles so many tiny"
+            " chunks slowly (a file of them can take minutes to write); chunks of"
+            f" {SMALL_CHUNK_BYTES} bytes or more are usually much faster",
+            UserWarning,
+            stacklevel=3,
+        )
     cores = core_count()
     hint = _hint_from_cparams(cparams, cores) if (config.cparams_hint and cparams) else None
     if config.cparams_hint and hint is None:
