@@ -72,7 +72,7 @@ ZSTD_LOOK_RATIO = 2.0
 #: decide between codec families far apart, on a small piece (the probe's cost counts
 #: in full at tradeoff 0); the ratio-leaning ones compare sizes a few per cent apart,
 #: on more of the data.
-SPEED_SAMPLE_FRACTION = 128
+SPEED_SAMPLE_FRACTION = 256
 RATIO_SAMPLE_FRACTION = 32
 #: Speed-leaning runs may probe a piece shorter than a block, down to this size: on
 #: 8 KiB, codecs rank and give up as on 64 KiB blocks (on 4 KiB, BLOSCLZ gives up on
