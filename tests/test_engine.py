@@ -188,13 +188,14 @@ def test_tail_boxes_cover_remaining_chunks_once(grid, start_frac):
     assert np.array_equal(covered, expected)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(
     grid=st.lists(st.integers(1, 6), min_size=1, max_size=3),
     slab_bytes=st.integers(1, 400),
+    max_chunks=st.integers(1, 8),
     data=st.data(),
 )
-def test_slabs_cut_tail_boxes_into_whole_chunks(grid, slab_bytes, data):
+def test_slabs_cut_tail_boxes_into_whole_chunks(grid, slab_bytes, max_chunks, data):
     chunks = tuple(data.draw(st.integers(1, 4)) for _ in grid)
     shape = tuple(g * c - data.draw(st.integers(0, c - 1)) for g, c in zip(grid, chunks))
     layout = engine.plan_layout(shape, np.dtype("u2"), chunks, chunks)
@@ -202,9 +203,10 @@ def test_slabs_cut_tail_boxes_into_whole_chunks(grid, slab_bytes, data):
     covered = np.zeros(shape, dtype=int)
     total = 0
     for box in layout.tail_boxes(start):
-        for slab, nchunks in layout.slabs(box, slab_bytes):
+        for slab, nchunks in layout.slabs(box, slab_bytes, max_chunks):
             covered[slab] += 1
             total += nchunks
+            assert nchunks <= max_chunks
             # chunk-aligned starts: each slab is whole chunks
             assert all(sl.start % c == 0 for sl, c in zip(slab, chunks))
     expected = np.zeros(shape, dtype=int)
@@ -215,7 +217,8 @@ def test_slabs_cut_tail_boxes_into_whole_chunks(grid, slab_bytes, data):
 
 
 def test_the_tail_is_written_in_slabs_with_progress(monkeypatch):
-    monkeypatch.setattr(engine, "TAIL_SLAB_BYTES", 4000)
+    monkeypatch.setattr(engine, "TAIL_SLAB_BYTES", 4000)  # 10 chunks of 400 bytes
+    monkeypatch.setattr(engine, "TAIL_SLAB_CHUNKS", 16)
     data = np.arange(100_000, dtype="f8")
     ticks: list[int] = []
     result = btune.compress(data, chunks=(50,), strategy="genetic", progress=ticks.append)
@@ -654,3 +657,13 @@ def test_a_great_many_tiny_chunks_earn_a_warning():
     data = np.zeros((400, 400), dtype="u1")
     with pytest.warns(UserWarning, match="160000 chunks of 1 bytes"):
         btune.compress(data, chunks=(1, 1))
+
+
+def test_slabs_hold_at_most_so_many_chunks_even_when_tiny(monkeypatch):
+    monkeypatch.setattr(engine, "TAIL_SLAB_CHUNKS", 7)
+    data = np.arange(20 * 300, dtype="i4").reshape(20, 300)
+    ticks: list[int] = []
+    result = btune.compress(data, chunks=(1, 10), strategy="genetic", progress=ticks.append)
+    check_roundtrip(data, result.array)
+    assert sum(ticks) == 600
+    assert max(ticks[len(result.tuned) :]) <= 7

@@ -48,8 +48,11 @@ SAMPLE_PIECES = 4
 MANY_CHUNKS = 100_000
 SMALL_CHUNK_BYTES = 1024
 
-#: After the strategy settles, the rest is written in slabs of about this many bytes.
+#: After the strategy settles, the rest is written in slabs of about this many bytes
+#: and at most this many chunks (one blosc2 call each: Ctrl-C waits for the call, and
+#: a file of tiny chunks takes Blosc2 up to a millisecond per chunk).
 TAIL_SLAB_BYTES = 16 * 2**20
+TAIL_SLAB_CHUNKS = 1024
 
 #: Whether this process has compressed once already (see _Run.measure).
 _warmed_up = False
@@ -184,10 +187,11 @@ class Layout:
         return np.ascontiguousarray(padded.reshape(split).transpose(order))
 
     def slabs(
-        self, box: tuple[slice, ...], nbytes: int
+        self, box: tuple[slice, ...], nbytes: int, max_chunks: int
     ) -> Iterator[tuple[tuple[slice, ...], int]]:
-        """``box`` (chunk-aligned) cut along its first axis of several chunks into
-        slabs of whole chunks of about ``nbytes``; each with the chunks it covers."""
+        """``box`` (chunk-aligned) cut into slabs of whole chunks, each of about
+        ``nbytes`` and at most ``max_chunks`` chunks (unless one chunk is more); each
+        with the number of chunks it covers."""
 
         def count(region: tuple[slice, ...]) -> int:
             return math.prod(
@@ -200,13 +204,23 @@ class Layout:
         if axis is None:
             yield box, count(box)
             return
-        row = math.prod(
-            self.chunks[d] if d == axis else sl.stop - sl.start for d, sl in enumerate(box)
-        )
-        step = max(1, nbytes // max(row * self.dtype.itemsize, 1)) * self.chunks[axis]
-        for lo in range(box[axis].start, box[axis].stop, step):
-            hi = min(lo + step, box[axis].stop)
-            slab = box[:axis] + (slice(lo, hi),) + box[axis + 1 :]
+        lo = box[axis].start
+        row = box[:axis] + (slice(lo, min(lo + self.chunks[axis], box[axis].stop)),)
+        row += box[axis + 1 :]
+        row_chunks = count(row)
+        row_bytes = math.prod(sl.stop - sl.start for sl in row) * self.dtype.itemsize
+        rows = min(nbytes // max(row_bytes, 1), max_chunks // row_chunks)
+        if rows == 0 and row_chunks > 1:
+            # one row of chunks along this axis is already too much: cut each row
+            for start in range(box[axis].start, box[axis].stop, self.chunks[axis]):
+                stop = min(start + self.chunks[axis], box[axis].stop)
+                one = box[:axis] + (slice(start, stop),) + box[axis + 1 :]
+                yield from self.slabs(one, nbytes, max_chunks)
+            return
+        step = max(1, rows) * self.chunks[axis]
+        for start in range(box[axis].start, box[axis].stop, step):
+            stop = min(start + step, box[axis].stop)
+            slab = box[:axis] + (slice(start, stop),) + box[axis + 1 :]
             yield slab, count(slab)
 
     def tail_boxes(self, start: int) -> Iterator[tuple[slice, ...]]:
@@ -570,7 +584,7 @@ class _Run:
             array.schunk.cparams = params.cparams(self.typesize, self.layout.blocksize)
             for box in self.layout.tail_boxes(start):
                 # in slabs: one C call per slab keeps Ctrl-C and the progress bar alive
-                for slab, nchunks in self.layout.slabs(box, TAIL_SLAB_BYTES):
+                for slab, nchunks in self.layout.slabs(box, TAIL_SLAB_BYTES, TAIL_SLAB_CHUNKS):
                     array[slab] = np.asarray(self.data[slab])
                     if self.progress is not None:
                         self.progress(nchunks)
