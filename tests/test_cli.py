@@ -252,9 +252,14 @@ def test_compress_input_not_an_array(capsys, tmp_path):
 
 def test_compress_empty_and_object_arrays(capsys, tmp_path):
     np.save(tmp_path / "empty.npy", np.zeros((0, 3)))
-    code, _, err = run(capsys, "compress", tmp_path / "empty.npy", tmp_path / "o.b2nd")
+    code, out, err = run(capsys, "compress", tmp_path / "empty.npy", tmp_path / "o.b2nd")
     assert (code, err) == (0, "")
+    assert "ratio -" in out
     assert blosc2.open(str(tmp_path / "o.b2nd")).shape == (0, 3)
+    # and again from btune's own output, whose chunks are (0, 3) as blosc2 makes them
+    code, _, err = run(capsys, "compress", tmp_path / "o.b2nd", tmp_path / "again.b2nd")
+    assert (code, err) == (0, "")
+    assert blosc2.open(str(tmp_path / "again.b2nd")).shape == (0, 3)
     np.save(tmp_path / "obj.npy", np.array([1, None], dtype=object), allow_pickle=True)
     refused(
         capsys, "compress", tmp_path / "obj.npy", tmp_path / "p.b2nd", match="dtype object"
@@ -530,3 +535,12 @@ def test_warnings_are_one_line(capsys, tmp_path, monkeypatch):
     assert code == 0
     assert err.startswith("btune: warning: 1600 chunks of 1 bytes")
     assert err.count("\n") == 1
+
+
+def test_compress_opaque_bytes(capsys, tmp_path):
+    values = np.frombuffer(np.arange(4000, dtype="u1").tobytes(), dtype="V4")
+    np.save(tmp_path / "v.npy", values)
+    code, _, err = run(capsys, "compress", tmp_path / "v.npy", tmp_path / "o.b2nd")
+    assert (code, err) == (0, "")
+    out = blosc2.open(str(tmp_path / "o.b2nd"))[:]
+    assert out.dtype == values.dtype and out.tobytes() == values.tobytes()

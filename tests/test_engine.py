@@ -667,3 +667,17 @@ def test_slabs_hold_at_most_so_many_chunks_even_when_tiny(monkeypatch):
     check_roundtrip(data, result.array)
     assert sum(ticks) == 600
     assert max(ticks[len(result.tuned) :]) <= 7
+
+
+def test_tune_starts_from_the_users_cparams_when_hinted():
+    data = np.linspace(0, 1, 20000)
+    hint = blosc2.CParams(codec=blosc2.Codec.ZLIB, clevel=4, filters=[blosc2.Filter.SHUFFLE])
+    advice = btune.tune(data, cparams=hint, cparams_hint=True, tradeoff=0.9)
+    assert isinstance(advice, blosc2.CParams)
+    with pytest.raises(ValueError, match="no `cparams` were given"):
+        btune.tune(data, cparams_hint=True)
+
+
+def test_a_huge_count_setting_is_a_value_error_not_a_crash():
+    with pytest.raises(ValueError, match="`use_inference` must be an integer in"):
+        btune.compress(np.arange(100.0), use_inference=2**63)

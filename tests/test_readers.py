@@ -30,12 +30,11 @@ ACCEPTED_DTYPES = [
     np.dtype({"names": ["a", "b"], "formats": ["<u2", "<i8"], "offsets": [0, 8],
               "itemsize": 24}),
     [("inner", [("re", "<f4"), ("im", "<f4")]), ("n", "<u1")],
-    "U3", "S4", "M8[s]", "m8[ms]", [("a", "<i4"), ("s", "U2")],
+    "U3", "S4", "M8[s]", "m8[ms]", [("a", "<i4"), ("s", "U2")], "V8",
 ]  # fmt: skip
 
 REFUSED_DTYPES = [
     ("O", "object"),
-    ("V8", "V8"),
     ([("a", "<i4"), ("b", "O")], "field 'b' has dtype object"),
     ("f16", "float128"),
 ]

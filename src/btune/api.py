@@ -70,11 +70,14 @@ def tune(array: Any, **settings: Any) -> blosc2.CParams:
     Runs the tuner over ``array`` in memory and returns the parameters it settled
     on; pass them to ``blosc2.asarray(..., cparams=...)`` for similar data.
     """
-    layout = {k: settings.pop(k) for k in ("chunks", "blocks") if k in settings}
+    layout = {k: settings.pop(k) for k in ("chunks", "blocks", "cparams") if k in settings}
     unknown = sorted(set(settings) - set(_SETTINGS))
     if unknown:
         names = ", ".join(map(repr, unknown))
-        msg = f"btune.tune takes btune's settings, `chunks` and `blocks`; got {names}"
+        msg = (
+            f"btune.tune takes btune's settings, `chunks`, `blocks` and `cparams` (with"
+            f" cparams_hint); got {names}"
+        )
         raise TypeError(msg)
     result = compress(array, **settings, **layout)
     itemsize = np.dtype(result.array.dtype).itemsize

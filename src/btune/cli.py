@@ -161,6 +161,11 @@ def _cparams_dict(cparams: blosc2.CParams) -> dict[str, Any]:
     return {f.name: plain(getattr(cparams, f.name)) for f in dataclasses.fields(cparams)}
 
 
+def _ratio(nbytes: int, ratio: float) -> str:
+    """``2.18x``, or ``-`` for an empty array (no ratio to speak of)."""
+    return f"{ratio:.2f}x" if nbytes else "-"
+
+
 def _size(nbytes: float) -> str:
     for unit in ("B", "KiB", "MiB", "GiB"):
         if abs(nbytes) < 1024 or unit == "GiB":
@@ -338,7 +343,7 @@ def _report_compress(
     c = result.config
     print(f"{args.input} -> {args.output}")
     print(
-        f"  {_size(nbytes)} -> {_size(out_bytes)} (file)  ratio {ratio:.2f}x  "
+        f"  {_size(nbytes)} -> {_size(out_bytes)} (file)  ratio {_ratio(nbytes, ratio)}  "
         f"in {wall:.3f} s ({speed:,.1f} MB/s)"
     )
     print(
@@ -421,7 +426,7 @@ def _print_inspect(name: str, info: ContainerInfo) -> None:
     print(
         f"  total: {_count(info.nchunks, 'chunk')}, "
         f"{_size(info.nbytes)} -> {_size(info.cbytes)} (chunks, without the file's"
-        f" headers and metadata), ratio {info.ratio:.2f}x"
+        f" headers and metadata), ratio {_ratio(info.nbytes, info.ratio)}"
     )
 
 

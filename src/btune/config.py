@@ -90,10 +90,14 @@ def _parse_enum(name: str, value: Any, cls: type[enum.Enum]) -> Any:
         raise ValueError(msg) from err
 
 
+#: Counts are stored in the output's metadata, which holds 64-bit integers.
+MAX_COUNT = 2**63 - 1
+
+
 def _parse_count(name: str, value: Any, minimum: int) -> int:
     _check_type(name, value, numbers.Integral, "an integer")
-    if value < minimum:
-        msg = f"`{name}` must be an integer >= {minimum}; got {value!r}"
+    if not minimum <= value <= MAX_COUNT:
+        msg = f"`{name}` must be an integer in {minimum}..{MAX_COUNT}; got {value!r}"
         raise ValueError(msg)
     return int(value)
 

@@ -336,9 +336,16 @@ def _empty_layout(
     shape: tuple[int, ...], dtype: np.dtype[Any], chunks: Any, blocks: Any
 ) -> Layout:
     """The layout of an array with no elements: as given, else blosc2's (which may
-    hold zeros).  There is nothing to tune; the empty array is written as it is."""
-    chunks_t = parse_shape("chunks", chunks, shape)
-    blocks_t = parse_shape("blocks", blocks, shape)
+    hold zeros, as blosc2's own empty arrays do: such a layout, carried over from an
+    empty input, means blosc2's).  There is nothing to tune; the array is written."""
+
+    def given(name: str, value: Any) -> tuple[int, ...] | None:
+        if value is not None and not isinstance(value, numbers.Integral) and 0 in value:
+            return None
+        return parse_shape(name, value, shape)
+
+    chunks_t = given("chunks", chunks)
+    blocks_t = given("blocks", blocks)
     chunks_t, blocks_t = blosc2.compute_chunks_blocks(shape, chunks_t, blocks_t, dtype)
     return Layout(shape, dtype, tuple(map(int, chunks_t)), tuple(map(int, blocks_t)))
 

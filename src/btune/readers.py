@@ -45,7 +45,8 @@ _HDF5_SUFFIXES = (".h5", ".hdf5")
 _ACCEPTED_TEXT = ".npy, .b2nd, .h5/.hdf5 (FILE.h5:/dataset) and .zarr"
 _DTYPE_TEXT = (
     "bool, signed and unsigned integers, float16/32/64, complex64/128, fixed-size "
-    "strings and bytes, datetime64/timedelta64 and structured dtypes of those"
+    "strings and bytes, datetime64/timedelta64, opaque bytes (V) and structured dtypes "
+    "of those"
 )
 _FLOAT_SIZES = (2, 4, 8)
 _COMPLEX_SIZES = (8, 16)
@@ -80,6 +81,8 @@ def split_member(text: str | os.PathLike[str]) -> tuple[Path, str | None]:
 
 def _bad_dtype(dtype: np.dtype[Any]) -> str | None:
     """Why ``dtype`` cannot be tuned, or None if it can."""
+    if dtype.kind == "V" and dtype.fields is None and dtype.subdtype is None:
+        return None  # opaque bytes, kept as they are
     if dtype.fields is not None:
         for name, (field_dtype, *_rest) in dtype.fields.items():
             if field_dtype.kind == "V" and field_dtype.fields is None:
