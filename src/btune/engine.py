@@ -416,6 +416,7 @@ class _Run:
         self.typesize = layout.dtype.itemsize
         self.needs_dtime = config.perf_mode is not PerformanceMode.COMP
         self._sample: list[np.ndarray] | None = None
+        self._last_probe: Params | None = None
 
     def measure(
         self, buffer: np.ndarray, params: Params, *, keep: bool, warm: bool = False
@@ -509,7 +510,9 @@ class _Run:
                 score_gbs=speed(total, c.perf_mode, c.bandwidth) / 1e9,
                 cratio=total.cratio,
                 seconds=total.ctime + total.dtime,
+                again=params == self._last_probe,
             )
+        self._last_probe = params
         return total
 
     def tune_chunk(self, index: int) -> bool:

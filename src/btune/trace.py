@@ -88,12 +88,15 @@ class TraceWriter:
         score_gbs: float,
         cratio: float,
         seconds: float,
+        again: bool = False,
     ) -> None:
-        """A candidate measured on sample pieces of chunks (nothing stored)."""
+        """A candidate measured on sample pieces of chunks (nothing stored); ``again``
+        marks a second measurement of the same candidate in a row."""
         self._line(
             f"  probe {params.label()} threads={params.nthreads}/{params.dthreads}:"
             f" S.Score {score_gbs:.3g} GB/s, C.Ratio {cratio:.3g} on {pieces} sample"
             f" piece(s), {nbytes / 1024:.0f} KiB, in {seconds * 1e6:.0f} us"
+            + (" (again: timings are noisy, the faster counts)" if again else "")
         )
 
     def stop(self, params: Params, remaining: int) -> None:
