@@ -271,7 +271,11 @@ def test_speed_leaning_runs_ask_for_a_smaller_sample():
     assert SPEED_SAMPLE_FRACTION > RATIO_SAMPLE_FRACTION
     # and may cut a block short; ratio-leaning ones compare whole blocks
     assert make(0.0).sample_min_bytes == 8192
-    assert make(0.5).sample_min_bytes == 32768  # longer where ZSTD competes
+    assert make(0.5).sample_min_bytes == 32768  # longer where ZSTD competes ...
+    config = resolve(tradeoff=0.5, strategy="probe")
+    for nbytes, piece in [(10**6, 32768), (160_000, 20_000), (30_000, 8192), (None, 8192)]:
+        small = ProbeStrategy(config, typesize=4, cores=2, nbytes=nbytes)
+        assert small.sample_min_bytes == piece  # ... but at most 1/8 of a small array
     assert make(0.8).sample_min_bytes is None
 
 

@@ -169,9 +169,12 @@ class ProbeStrategy(Strategy):
             self.sample_fraction = RATIO_SAMPLE_FRACTION
         else:
             self.sample_fraction = SPEED_SAMPLE_FRACTION
-            self.sample_min_bytes = (
-                SPEED_PIECE_BYTES if config.tradeoff < 1 / 3 else MIDDLE_PIECE_BYTES
-            )
+            self.sample_min_bytes = SPEED_PIECE_BYTES
+            if config.tradeoff >= 1 / 3:
+                # longer pieces, but at most 1/8 of a small array: there every probe
+                # costs a fair share of the write
+                longer = min(MIDDLE_PIECE_BYTES, (self.nbytes or 0) // 8)
+                self.sample_min_bytes = max(SPEED_PIECE_BYTES, longer)
         self._done = False
         self.history: list[tuple[Params, Measurement]] = []
 
