@@ -337,3 +337,13 @@ def test_only_the_shortest_probes_are_repeated():
     # the first twice (its first run was cold), the 5 us one twice (keeping 3 us)
     assert calls[:5] == [first, first, second, second, third]
     assert dict(strategy.history)[Params(*ladder[1], 2, 2)].ctime == 3e-6
+
+
+def test_reading_fast_starts_with_the_copy_and_stops_there_on_raw_data():
+    ladder = _ladder(0.0, PerformanceMode.DECOMP, 4)
+    first = Params(*ladder[0]).label()
+    assert first == "BLOSCLZ/NOFILTER/1/never"
+    probe = Scripted({first: (30e-6, SAMPLE + 32)})  # copied: reads at memcpy speed
+    strategy = make(0.0, "DECOMP")
+    strategy.propose(probe)
+    assert labels(probe.calls) == [first]
