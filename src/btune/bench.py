@@ -295,6 +295,15 @@ class SettingTiming:
         )
 
 
+def _with_run(
+    old: SettingTiming | None, ctime: float, dtime: float, cbytes: int
+) -> SettingTiming:
+    """``old`` (None before the first run) with one more run merged in."""
+    if old is None:
+        return SettingTiming(cbytes, ctime, dtime, 1)
+    return old.merged(ctime, dtime, cbytes)
+
+
 def _time_write_read(
     data: np.ndarray, chunks: tuple[int, ...], params: Params | None, clock: Clock
 ) -> tuple[float, float, int]:
@@ -318,12 +327,7 @@ def _time_settings(
     best: list[SettingTiming | None] = [None] * len(settings)
     tasks = [functools.partial(_time_write_read, data, chunks, p, clock) for p in settings]
     for i, _, (ctime, dtime, cbytes) in interleave(tasks, runs):
-        old = best[i]
-        best[i] = (
-            SettingTiming(cbytes, ctime, dtime, 1)
-            if old is None
-            else old.merged(ctime, dtime, cbytes)
-        )
+        best[i] = _with_run(best[i], ctime, dtime, cbytes)
         tick()
     return [b for b in best if b is not None]
 
@@ -637,13 +641,7 @@ def _final_round(
     timings: dict[int, SettingTiming] = {}
     for i, _, out in interleave(tasks, counts):
         if i <= len(union):
-            ctime, dtime, cbytes = out
-            old = timings.get(i)
-            timings[i] = (
-                SettingTiming(cbytes, ctime, dtime, 1)
-                if old is None
-                else old.merged(ctime, dtime, cbytes)
-            )
+            timings[i] = _with_run(timings.get(i), *out)
         tick()
     retimed = {setting: timings[k + 1] for k, setting in enumerate(union)}
     return _FinalRound(timings[0], retimed, tuned)
@@ -668,9 +666,9 @@ def bench_array(*args: Any, **kwargs: Any) -> InputReport:
     ``BTUNE_TRADEOFF`` is hidden from C-Blosc2 meanwhile (it would make blosc2 look
     for the original plugin); the tradeoffs benchmarked are the ones given.
     """
-    from btune.engine import blosc2_environment
+    from btune.config import hide_plugin_trigger
 
-    with blosc2_environment():
+    with hide_plugin_trigger():
         return _bench_array(*args, **kwargs)
 
 

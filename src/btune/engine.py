@@ -247,10 +247,6 @@ class Layout:
             index += (grid[dim] - coords[dim]) * math.prod(grid[dim + 1 :])
 
 
-#: Hides ``BTUNE_TRADEOFF`` from C-Blosc2 while btune drives it (see config).
-blosc2_environment = hide_plugin_trigger
-
-
 def parse_shape(name: str, value: Any, shape: tuple[int, ...]) -> tuple[int, ...] | None:
     """``chunks`` or ``blocks`` as a tuple with one positive integer per dimension."""
     if value is None:
@@ -579,6 +575,8 @@ class _Run:
         """Chunks ``start`` … last through blosc2's own C path, with ``params``."""
         if self.trace is not None:
             self.trace.stop(params, self.layout.nchunks - start)
+        self.tail_start = start
+        reported = 0
         if self.layout.structured:
             # blosc2's own writes copy records field by field, losing padding bytes
             array = self.output.array(params)
@@ -596,13 +594,13 @@ class _Run:
                 # in slabs: one C call per slab keeps Ctrl-C and the progress bar alive
                 for slab, nchunks in self.layout.slabs(box, TAIL_SLAB_BYTES, TAIL_SLAB_CHUNKS):
                     array[slab] = np.asarray(self.data[slab])
-                    if self.progress is not None:
-                        self.progress(nchunks)
-            self.tail_start = start
-            return
-        self.tail_start = start
-        if self.progress is not None:
-            self.progress(self.layout.nchunks - start)
+                    self._progress(nchunks)
+                    reported += nchunks
+        self._progress(self.layout.nchunks - start - reported)
+
+    def _progress(self, nchunks: int) -> None:
+        if self.progress is not None and nchunks:
+            self.progress(nchunks)
 
     def run(self) -> None:
         nchunks = self.layout.nchunks
@@ -715,8 +713,7 @@ def _finish_metadata(result: Result, version: str, vlmeta: Mapping[str, Any] | N
         "strategy": result.strategy,
         "config": result.config.to_dict(),
         "blocks": list(result.blocks),
-        "clevels": [r.params.clevel for r in result.tuned]
-        + [result.best.clevel] * (result.nchunks - result.tail_start),
+        "clevels": [p.clevel for p in result.chunk_params()],
     }
 
 
@@ -813,7 +810,7 @@ def compress(
         writer.header(config, __version__, strategy=strategy.name, nchunks=layout.nchunks)
 
     start = clock()
-    with blosc2_environment():
+    with hide_plugin_trigger():
         output = _Output(layout, urlpath, meta, dparams, storage)
         run = _Run(data, layout, config, strategy, output, clock, writer, progress)
         run.run()

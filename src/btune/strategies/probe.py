@@ -166,10 +166,8 @@ class ProbeStrategy(Strategy):
         if self.hint is not None:
             self._best = self.hint
         else:
-            codec, pipe, clevel, split = _ladder(
-                config.tradeoff, config.perf_mode, self.typesize
-            )[0]
-            self._best = Params(codec, pipe, clevel, split, threads, threads)
+            first = _ladder(config.tradeoff, config.perf_mode, self.typesize)[0]
+            self._best = Params(*first, threads, threads)
         if config.tradeoff >= 2 / 3:
             self.sample_fraction = RATIO_SAMPLE_FRACTION
         else:
@@ -228,7 +226,7 @@ class ProbeStrategy(Strategy):
         # reveal structure in numbers (see _ladder); on data that codec copies, the
         # search ends there
         middle = 1 / 3 <= tradeoff < 2 / 3 and mode is not PerformanceMode.DECOMP
-        looks = MIDDLE_LOOKS + (self.typesize > 1) if middle else 0
+        looks = (MIDDLE_LOOKS + (1 if self.typesize > 1 else 0)) if middle else 0
         last_look = raw and middle
         best_score = self.score(best_m)
         costs = [spent]
@@ -258,30 +256,34 @@ class ProbeStrategy(Strategy):
         def variant(**changes: object) -> Params:
             return dataclasses.replace(best, **changes)  # type: ignore[arg-type]
 
+        def candidate(cand: Candidate) -> Params:
+            codec, pipe, clevel, split = cand
+            return Params(codec, pipe, clevel, split, self.threads, self.threads)
+
         if tradeoff >= 2 / 3:
             # filters screened at a middle level (cheap), then the winner at the top level:
             # the order of filters rarely changes with the level, the cost does, tenfold
             screen = [c for c in ladder if c[2] == SCREEN_CLEVEL]
             rest = [c for c in ladder if c[2] != SCREEN_CLEVEL]
-            for codec, pipe, clevel, split in screen:
-                consider(Params(codec, pipe, clevel, split, self.threads, self.threads))
+            for cand in screen:
+                consider(candidate(cand))
             consider(variant(clevel=9))
         elif middle:
             # the looks, then ZSTD on data that compresses well: its stronger coding
             # then gains more ratio than it costs in speed
             rest = list(ladder[looks:])
-            for codec, pipe, clevel, split in ladder[1:looks]:
-                consider(Params(codec, pipe, clevel, split, self.threads, self.threads))
+            for cand in ladder[1:looks]:
+                consider(candidate(cand))
             if best_m.cratio >= ZSTD_LOOK_RATIO and not last_look:
                 consider(variant(codec="ZSTD", clevel=1))
         else:
             rest = list(ladder)
 
         # codec and pipeline, in prior order
-        for codec, pipe, clevel, split in rest:
+        for cand in rest:
             if not afford():
                 break
-            consider(Params(codec, pipe, clevel, split, self.threads, self.threads))
+            consider(candidate(cand))
 
         # split mode, then a step of clevel either way (measured on the sample, like the rest)
         if afford():
